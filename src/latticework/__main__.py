@@ -1,0 +1,5 @@
+"""`python -m latticework` runs the CLI."""
+
+from latticework.cli.main import main
+
+main()

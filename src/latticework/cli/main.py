@@ -1,0 +1,64 @@
+"""The `latticework` command line (typer + rich): server, openapi, and more as the project grows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from latticework.config import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="Latticework: a self-hosted, AWS-compatible VPC Lattice.", no_args_is_help=True)
+
+StateDir = Annotated[Path, typer.Option("--state-dir", help="Where the store, CA and logs live.")]
+
+
+def _quotas(values: list[str]) -> dict[str, int]:
+    quotas: dict[str, int] = {}
+    for item in values:
+        name, sep, number = item.partition("=")
+        if not sep or not number.isdigit():
+            raise typer.BadParameter(f"expected NAME=NUMBER, got {item!r}", param_hint="--quota")
+        quotas[name] = int(number)
+    return quotas
+
+
+@app.command()
+def server(
+    state_dir: StateDir = Path(".latticework"),
+    api_port: Annotated[int, typer.Option("--api-port", help="Port of the AWS-compatible API.")] = 9750,
+    host: Annotated[str, typer.Option(help="Address the API binds to.")] = "127.0.0.1",
+    account: Annotated[str, typer.Option(envvar="LATTICEWORK_ACCOUNT", help="Default account ID.")] = "000000000000",
+    region: Annotated[
+        str, typer.Option(envvar="LATTICEWORK_REGION", help="Region of unsigned requests.")
+    ] = "us-west-2",
+    quota: Annotated[list[str] | None, typer.Option(help="Override a quota, NAME=VALUE (repeatable).")] = None,
+    provisioning_seconds: Annotated[
+        float, typer.Option(help="How long new resources stay CREATE_IN_PROGRESS.")
+    ] = 0.0,
+) -> None:
+    """Run the API in the foreground until SIGINT or SIGTERM."""
+    from latticework.control.server import serve
+
+    try:
+        settings = Settings(account=account, region=region, provisioning_seconds=provisioning_seconds)
+        settings = settings.with_quotas(_quotas(quota or []))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--quota") from None
+    serve(state_dir, settings, host=host, port=api_port)
+
+
+@app.command()
+def openapi() -> None:
+    """Print an OpenAPI 3 document of the VPC Lattice API, generated from botocore's model."""
+    from latticework.control.api.openapi import openapi_document
+
+    typer.echo(json.dumps(openapi_document(), indent=2))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,77 @@
+"""The ASGI shell of the control plane: reads the request, hands it to the `Gateway`, writes the answer.
+Also answers `GET /_latticework/health`. The only asyncio-facing module of the API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from latticework.control.api.gateway import Gateway, Request
+
+__all__ = ["ControlApp"]
+
+_MAX_BODY = 16 * 1024 * 1024
+
+
+class ControlApp:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1").split("?", 1)[0]
+        if path == "/_latticework/health":
+            version = self.gateway.backend.store.config_version()
+            await _send(send, 200, [("content-type", "application/json")],
+                        json.dumps({"status": "ok", "configVersion": version}).encode())
+            return
+        body = await _read_body(receive)
+        if body is None:
+            await _send(send, 413, [("content-type", "application/json")], b'{"message":"Request too large"}')
+            return
+        request = Request(
+            method=scope["method"],
+            raw_path=path,
+            query=parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            body=body,
+        )
+        response = self.gateway.handle(request)
+        await _send(send, response.status, response.headers, response.body)
+
+
+async def _read_body(receive: Any) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > _MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _send(send: Any, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    raw = [(k.encode(), v.encode()) for k, v in headers]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

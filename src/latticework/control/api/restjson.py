@@ -1,0 +1,169 @@
+"""The rest-json protocol: request parts -> operation input, operation output -> response parts.
+
+Pure: it takes already-read values (method, raw path, query pairs, headers, body bytes) and returns plain data.
+Locations (uri, querystring, header, body) and types come from botocore's model, never from per-operation code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.model import OperationModel, Shape
+
+from latticework.control.api.model import RouteTable
+from latticework.control.api.validate import validate
+from latticework.control.errors import ApiError, FieldError, ValidationException
+
+__all__ = ["Response", "error_response", "parse_request", "serialize_output"]
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+def parse_request(
+    table: RouteTable,
+    method: str,
+    raw_path: str,
+    query: list[tuple[str, str]],
+    headers: dict[str, str],
+    body: bytes,
+) -> tuple[OperationModel, dict[str, Any]]:
+    """Find the operation and build its validated input; raises ValidationException on bad input."""
+    found = table.find(method, raw_path)
+    if found is None:
+        verb = "method" if table.path_exists(raw_path) else "path"
+        raise ValidationException(
+            f"Unknown operation: no {table.model.service_name} operation for {method} {raw_path} "
+            f"(unsupported {verb})",
+            reason="unknownOperation",
+        )
+    operation = found.operation
+    shape = operation.input_shape
+    params: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    if shape is not None:
+        params = _body_members(body, shape)
+        _located_members(shape, found.labels, query, headers, params, errors)
+        errors.extend(validate(params, shape))
+    if errors:
+        raise ValidationException.from_fields(errors)
+    return operation, params
+
+
+def _body_members(body: bytes, shape: Shape) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        decoded = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationException(
+            f"Could not parse the request body as JSON: {exc}", reason="cannotParse"
+        ) from None
+    if not isinstance(decoded, dict):
+        raise ValidationException("The request body must be a JSON object.", reason="cannotParse")
+    # Members bound to the URI, query or headers are never read from the body.
+    return {
+        k: v for k, v in decoded.items() if k in shape.members and not shape.members[k].serialization.get("location")
+    }
+
+
+def _located_members(
+    shape: Shape,
+    labels: dict[str, str],
+    query: list[tuple[str, str]],
+    headers: dict[str, str],
+    params: dict[str, Any],
+    errors: list[FieldError],
+) -> None:
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        wire = member.serialization.get("name", name)
+        if location == "uri" and wire in labels:
+            params[name] = _coerce(labels[wire], member, name, errors)
+        elif location == "querystring":
+            values = [v for k, v in query if k == wire]
+            if not values:
+                continue
+            if member.type_name == "list":
+                params[name] = [_coerce(v, member.member, name, errors) for v in values]
+            else:
+                params[name] = _coerce(values[-1], member, name, errors)
+        elif location == "header" and wire.lower() in headers:
+            params[name] = _coerce(headers[wire.lower()], member, name, errors)
+
+
+def _coerce(text: str, shape: Shape, name: str, errors: list[FieldError]) -> Any:
+    if shape.type_name in ("integer", "long"):
+        try:
+            return int(text)
+        except ValueError:
+            errors.append(FieldError(name, f"Value '{text}' at '{name}' failed to satisfy constraint: "
+                                           "Member must be an integer"))
+            return None
+    if shape.type_name == "boolean":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        errors.append(FieldError(name, f"Value '{text}' at '{name}' failed to satisfy constraint: "
+                                       "Member must be true or false"))
+        return None
+    return text
+
+
+def serialize_output(operation: OperationModel, output: dict[str, Any] | None) -> Response:
+    """The success response: the model's status code, header members, and the JSON body."""
+    status = int(operation.http.get("responseCode", 200))
+    shape = operation.output_shape
+    headers = [("content-type", "application/json")]
+    if shape is None or output is None:
+        return Response(status, headers, b"" if status == 204 else b"{}")
+    body: dict[str, Any] = {}
+    for name, member in shape.members.items():
+        value = output.get(name)
+        if value is None:
+            continue
+        location = member.serialization.get("location")
+        if location == "header":
+            headers.append((member.serialization.get("name", name).lower(), str(value)))
+        elif location is None:
+            body[name] = to_wire(value, member)
+    if status == 204:
+        return Response(status, [], b"")
+    return Response(status, headers, json.dumps(body, separators=(",", ":")).encode())
+
+
+def to_wire(value: Any, shape: Shape) -> Any:
+    """A backend value in the JSON form the model's shape wants (timestamps become ISO 8601 strings)."""
+    kind = shape.type_name
+    if kind == "structure":
+        members = shape.members
+        return {k: to_wire(v, members[k]) for k, v in value.items() if k in members and v is not None}
+    if kind == "list":
+        return [to_wire(v, shape.member) for v in value]
+    if kind == "map":
+        return {k: to_wire(v, shape.value) for k, v in value.items()}
+    if kind == "timestamp" and isinstance(value, int | float):
+        return iso8601(value)
+    return value
+
+
+def iso8601(epoch: float) -> str:
+    """`2023-05-07T05:08:45.192Z`, the form the AWS CLI examples show."""
+    stamp = datetime.fromtimestamp(epoch, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def error_response(error: ApiError) -> Response:
+    """AWS rest-json error: status, x-amzn-ErrorType header, JSON body with message and extra members."""
+    headers = [("content-type", "application/json"), ("x-amzn-errortype", error.code)]
+    retry_after = error.extra.get("retryAfterSeconds")
+    if retry_after is not None:
+        headers.append(("retry-after", str(retry_after)))
+    body = {k: v for k, v in error.body().items() if k != "retryAfterSeconds"}
+    return Response(error.status, headers, json.dumps(body).encode())

@@ -1,0 +1,89 @@
+"""`maxResults` / `nextToken` pagination over store records, with tokens that cannot be forged or replayed
+against another listing.
+
+A token is `base64(json([after_seq, scope]))` + `.` + an HMAC over it with the store's secret; `scope` is a
+digest of the operation, the caller and the list's filters. Keyset paging on the creation sequence keeps pages
+stable while resources come and go. Pure apart from the reads it asks the transaction for.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any
+
+from latticework.control.backend._context import Ctx
+from latticework.control.errors import ValidationException
+from latticework.control.store import Record
+
+__all__ = ["DEFAULT_PAGE_SIZE", "page"]
+
+DEFAULT_PAGE_SIZE = 100
+_BATCH = 200
+
+
+def page(
+    ctx: Ctx,
+    operation: str,
+    params: dict[str, Any],
+    kind: str,
+    item: Callable[[Record], dict[str, Any]],
+    *,
+    keep: Callable[[Record], bool] = lambda _: True,
+    items_key: str = "items",
+    **columns: Any,
+) -> dict[str, Any]:
+    """One page of `item(record)` for records of `kind` matching `columns` and `keep`."""
+    limit = params.get("maxResults") or DEFAULT_PAGE_SIZE
+    scope = _scope(ctx, operation, params)
+    after = _decode(ctx.secret, params.get("nextToken"), scope)
+    found: list[Record] = []
+    more = False
+    while True:
+        batch = ctx.find(kind, after=after, limit=_BATCH, **columns)
+        for record in batch:
+            if not keep(record):
+                continue
+            if len(found) == limit:
+                more = True
+                break
+            found.append(record)
+        if more or len(batch) < _BATCH:
+            break
+        after = batch[-1].seq
+    result: dict[str, Any] = {items_key: [item(r) for r in found]}
+    if more:
+        result["nextToken"] = _encode(ctx.secret, found[-1].seq, scope)
+    return result
+
+
+def _scope(ctx: Ctx, operation: str, params: dict[str, Any]) -> str:
+    filters = {k: v for k, v in params.items() if k not in ("maxResults", "nextToken")}
+    text = json.dumps([operation, ctx.caller.account, ctx.caller.region, filters], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _encode(secret: bytes, after: int, scope: str) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps([after, scope]).encode()).decode().rstrip("=")
+    return f"{payload}.{_sign(secret, payload)}"
+
+
+def _decode(secret: bytes, token: str | None, scope: str) -> int:
+    if token is None:
+        return 0
+    payload, _, signature = token.partition(".")
+    if not hmac.compare_digest(signature, _sign(secret, payload)):
+        raise ValidationException.field("nextToken", "The nextToken is not valid: it was not issued by this server.")
+    after, token_scope = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    if token_scope != scope:
+        raise ValidationException.field(
+            "nextToken", "The nextToken belongs to another listing: repeat the request with the same parameters."
+        )
+    return int(after)
+
+
+def _sign(secret: bytes, payload: str) -> str:
+    return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
