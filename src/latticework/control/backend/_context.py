@@ -81,11 +81,12 @@ class Ctx:
         parent: str | None = None,
         ref: str | None = None,
         arn_prefix: str | None = None,
+        service: str = "vpc-lattice",
     ) -> Record:
         """A fresh record with an AWS-shaped ID and ARN (nested under `arn_prefix` for listeners and rules)."""
         kind = KINDS[kind_name]
         id = new_id(kind)
-        arn = f"{arn_prefix}/{kind.arn_type}/{id}" if arn_prefix else self.arn(f"{kind.arn_type}/{id}")
+        arn = f"{arn_prefix}/{kind.arn_type}/{id}" if arn_prefix else self.arn(f"{kind.arn_type}/{id}", service)
         doc = {"id": id, "arn": arn, **doc, "createdAt": self.now, "lastUpdatedAt": self.now}
         if name is not None:
             doc["name"] = name

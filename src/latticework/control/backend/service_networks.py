@@ -23,7 +23,6 @@ _DEPENDENTS = (
     ("snsa", "service associations"),
     ("snva", "VPC associations"),
     ("snra", "resource configuration associations"),
-    ("rea", "VPC endpoint associations"),
 )
 
 
