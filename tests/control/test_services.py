@@ -82,6 +82,6 @@ def test_quota_is_configurable_and_raises_402(make_server: Any) -> None:
     response = exc.value.response
     assert response["Error"]["Code"] == "ServiceQuotaExceededException"
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 402
-    assert response["serviceCode"] == "vpc-lattice" and response["quotaCode"]
+    assert response["serviceCode"] == "vpc-lattice" and response["quotaCode"] == "L-620C821E"
     # Quotas count per account and region, as on AWS.
     assert server.client(region="eu-west-1").create_service(name="three-svc")["status"] == "CREATE_IN_PROGRESS"

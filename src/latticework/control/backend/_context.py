@@ -23,23 +23,24 @@ __all__ = ["Caller", "Ctx", "delete_attachments", "effective_status", "pick"]
 
 _IN_PROGRESS_TO_SETTLED = {"CREATE_IN_PROGRESS": "ACTIVE", "UPDATE_IN_PROGRESS": "ACTIVE"}
 
-# Quota codes of the Service Quotas console for the quotas the API enforces.
+# Quota codes as the Service Quotas console lists them for VPC Lattice (User Guide "Quotas" links).
+# "Auth policy size" is not adjustable and has no console code; we name it after the quota.
 _QUOTA_CODES = {
-    "service_networks_per_region": "L-A4C7274B",
-    "services_per_region": "L-BD5A6CFE",
-    "target_groups_per_region": "L-3F82D6D4",
-    "target_groups_per_service": "L-C0F4A1BF",
-    "listeners_per_service": "L-7C5B7E1F",
-    "rules_per_listener": "L-0E5D2B1E",
-    "targets_per_target_group": "L-1E6D5F2B",
-    "service_associations_per_service_network": "L-6C1C6D9A",
-    "vpc_associations_per_service_network": "L-0A8C2B41",
-    "resource_configurations_per_service_network": "L-9D4F3E2A",
-    "resource_configurations_per_region": "L-8E3C2D1B",
-    "child_resource_configurations_per_group": "L-7B2A1C0D",
-    "resource_gateways_per_vpc": "L-6A1B0C9E",
-    "domain_verifications_per_region": "L-5F0E9D8C",
-    "auth_policy_bytes": "L-4E9D8C7B",
+    "service_networks_per_region": "L-9CAD07FB",
+    "services_per_region": "L-620C821E",
+    "target_groups_per_region": "L-BB11C6B9",
+    "target_groups_per_service": "L-3DEC3B9F",
+    "listeners_per_service": "L-D64E952E",
+    "rules_per_listener": "L-CF78395E",
+    "targets_per_target_group": "L-D71303F3",
+    "service_associations_per_service_network": "L-75D4A19E",
+    "vpc_associations_per_service_network": "L-EF6E2D62",
+    "resource_configurations_per_service_network": "L-6095700C",
+    "resource_configurations_per_region": "L-5FF8F9B9",
+    "child_resource_configurations_per_group": "L-9BC96FEF",
+    "resource_gateways_per_vpc": "L-0DCA4434",
+    "domain_verifications_per_region": "L-73D0F278",
+    "auth_policy_bytes": "auth-policy-size",
 }
 
 
