@@ -39,8 +39,17 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServerProcess:
-        command = [sys.executable, "-m", "latticework", "server", "--state-dir", str(self.state_dir),
-                   "--api-port", str(self.port), *self.args]
+        command = [
+            sys.executable,
+            "-m",
+            "latticework",
+            "server",
+            "--state-dir",
+            str(self.state_dir),
+            "--api-port",
+            str(self.port),
+            *self.args,
+        ]
         log = open(self.state_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20

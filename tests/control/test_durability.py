@@ -47,5 +47,7 @@ def test_kill_9_during_creates_loses_no_answered_create(make_server: Any) -> Non
     stop.set()
     writer.join(timeout=10)
     server.start()
-    stored = {item["id"] for page in server.client().get_paginator("list_services").paginate() for item in page["items"]}
+    stored = {
+        item["id"] for page in server.client().get_paginator("list_services").paginate() for item in page["items"]
+    }
     assert answered and set(answered) <= stored

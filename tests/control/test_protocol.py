@@ -108,8 +108,10 @@ def test_error_shape_has_header_and_json_body(server: Any) -> None:
         ("GET", "/services?maxResults=many", None, "fieldValidationFailed"),
     ],
 )
-def test_bad_requests_get_validation_errors(server: Any, method: str, path: str, body: bytes | None, reason: str) -> None:
-    status, headers, raw = _raw(server, method, path, body)
+def test_bad_requests_get_validation_errors(
+    server: Any, method: str, path: str, body: bytes | None, reason: str
+) -> None:
+    status, _, raw = _raw(server, method, path, body)
     assert status == 400
     parsed = json.loads(raw)
     assert parsed["reason"] == reason and parsed["message"]

@@ -66,7 +66,11 @@ def test_delete_returns_delete_in_progress_then_404(lattice: Any, unique: Any) -
     created = lattice.create_service(name=unique("gone"))
     deleted = lattice.delete_service(serviceIdentifier=created["id"])
     assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 200
-    assert {deleted["arn"], deleted["id"], deleted["status"]} == {created["arn"], created["id"], "DELETE_IN_PROGRESS"}
+    assert {deleted["arn"], deleted["id"], deleted["status"]} == {
+        created["arn"],
+        created["id"],
+        "DELETE_IN_PROGRESS",
+    }
     with pytest.raises(ClientError) as exc:
         lattice.get_service(serviceIdentifier=created["id"])
     assert exc.value.response["resourceType"] == "SERVICE"

@@ -37,9 +37,7 @@ def server(
         str, typer.Option(envvar="LATTICEWORK_REGION", help="Region of unsigned requests.")
     ] = "us-west-2",
     quota: Annotated[list[str] | None, typer.Option(help="Override a quota, NAME=VALUE (repeatable).")] = None,
-    provisioning_seconds: Annotated[
-        float, typer.Option(help="How long new resources stay CREATE_IN_PROGRESS.")
-    ] = 0.0,
+    provisioning_seconds: Annotated[float, typer.Option(help="How long new resources stay CREATE_IN_PROGRESS.")] = 0.0,
 ) -> None:
     """Run the API in the foreground until SIGINT or SIGTERM."""
     from latticework.control.server import serve

@@ -112,9 +112,7 @@ class ServiceQuotaExceededException(ApiError):
     code = "ServiceQuotaExceededException"
     status = 402
 
-    def __init__(
-        self, message: str, resource_type: str, quota_code: str, resource_id: str | None = None
-    ) -> None:
+    def __init__(self, message: str, resource_type: str, quota_code: str, resource_id: str | None = None) -> None:
         super().__init__(
             message,
             resourceType=resource_type,

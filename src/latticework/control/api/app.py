@@ -28,8 +28,12 @@ class ControlApp:
         path = raw_path.decode("latin-1").split("?", 1)[0]
         if path == "/_latticework/health":
             version = self.gateway.backend.store.config_version()
-            await _send(send, 200, [("content-type", "application/json")],
-                        json.dumps({"status": "ok", "configVersion": version}).encode())
+            await _send(
+                send,
+                200,
+                [("content-type", "application/json")],
+                json.dumps({"status": "ok", "configVersion": version}).encode(),
+            )
             return
         body = await _read_body(receive)
         if body is None:

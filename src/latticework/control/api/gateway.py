@@ -48,8 +48,8 @@ class Gateway:
             else:
                 response = self.rest_json(request, caller)
         except ApiError as error:
-            response = ec2query.error_response(error, request_id) if _is_query_protocol(request) else (
-                error_response(error)
+            response = (
+                ec2query.error_response(error, request_id) if _is_query_protocol(request) else (error_response(error))
             )
         except Exception:
             log.exception("internal error on %s %s", request.method, request.raw_path)

@@ -87,7 +87,5 @@ def _split(raw_path: str) -> list[str]:
 def _compile(operation: OperationModel) -> Route:
     uri = operation.http["requestUri"]
     path, _, query = uri.partition("?")
-    literals = tuple(
-        (k, v) for k, _, v in (item.partition("=") for item in query.split("&") if item)
-    )
+    literals = tuple((k, v) for k, _, v in (item.partition("=") for item in query.split("&") if item))
     return Route(operation, operation.http["method"], tuple(_split(path)), literals)

@@ -40,8 +40,7 @@ def parse_request(
     if found is None:
         verb = "method" if table.path_exists(raw_path) else "path"
         raise ValidationException(
-            f"Unknown operation: no {table.model.service_name} operation for {method} {raw_path} "
-            f"(unsupported {verb})",
+            f"Unknown operation: no {table.model.service_name} operation for {method} {raw_path} (unsupported {verb})",
             reason="unknownOperation",
         )
     operation = found.operation
@@ -63,9 +62,7 @@ def _body_members(body: bytes, shape: Shape) -> dict[str, Any]:
     try:
         decoded = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationException(
-            f"Could not parse the request body as JSON: {exc}", reason="cannotParse"
-        ) from None
+        raise ValidationException(f"Could not parse the request body as JSON: {exc}", reason="cannotParse") from None
     if not isinstance(decoded, dict):
         raise ValidationException("The request body must be a JSON object.", reason="cannotParse")
     # Members bound to the URI, query or headers are never read from the body.
@@ -104,14 +101,19 @@ def _coerce(text: str, shape: Shape, name: str, errors: list[FieldError]) -> Any
         try:
             return int(text)
         except ValueError:
-            errors.append(FieldError(name, f"Value '{text}' at '{name}' failed to satisfy constraint: "
-                                           "Member must be an integer"))
+            errors.append(
+                FieldError(
+                    name,
+                    f"Value '{text}' at '{name}' failed to satisfy constraint: Member must be an integer",
+                )
+            )
             return None
     if shape.type_name == "boolean":
         if text.lower() in ("true", "false"):
             return text.lower() == "true"
-        errors.append(FieldError(name, f"Value '{text}' at '{name}' failed to satisfy constraint: "
-                                       "Member must be true or false"))
+        errors.append(
+            FieldError(name, f"Value '{text}' at '{name}' failed to satisfy constraint: Member must be true or false")
+        )
         return None
     return text
 

@@ -104,9 +104,7 @@ def _check_boolean(value: Any, shape: Shape, path: str, errors: list[FieldError]
         _fail(errors, path, value, "Member must be a boolean")
 
 
-def _check_size(
-    size: float, shape: Shape, path: str, value: Any, errors: list[FieldError], what: str
-) -> None:
+def _check_size(size: float, shape: Shape, path: str, value: Any, errors: list[FieldError], what: str) -> None:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if low is not None and size < low:
         word = "length greater than or equal to" if what == "length" else "value greater than or equal to"

@@ -57,7 +57,7 @@ def effective_status(doc: dict[str, Any], now: float) -> str | None:
     status = doc.get("status")
     if status in _IN_PROGRESS_TO_SETTLED and now >= doc.get("_settlesAt", 0):
         return _IN_PROGRESS_TO_SETTLED[status]
-    return status  # type: ignore[no-any-return]
+    return status
 
 
 @dataclass(slots=True)
@@ -116,9 +116,7 @@ class Ctx:
             if identifier.startswith(f"{kind.prefix}-") or _arn_names(identifier, kind):
                 return self.resolve(kind_name, identifier)
         expected = ", ".join(KINDS[k].resource_type for k in kind_names)
-        raise ValidationException.field(
-            "resourceIdentifier", f"'{identifier}' is not the ID or ARN of a {expected}."
-        )
+        raise ValidationException.field("resourceIdentifier", f"'{identifier}' is not the ID or ARN of a {expected}.")
 
     def get_or_none(self, kind_name: str, id: str) -> Record | None:
         return self.tx.get(kind_name, self.caller.account, self.caller.region, id)

@@ -80,7 +80,8 @@ def _decode(secret: bytes, token: str | None, scope: str) -> int:
     after, token_scope = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     if token_scope != scope:
         raise ValidationException.field(
-            "nextToken", "The nextToken belongs to another listing: repeat the request with the same parameters."
+            "nextToken",
+            "The nextToken belongs to another listing: repeat the request with the same parameters.",
         )
     return int(after)
 

@@ -38,7 +38,15 @@ def create_service(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     }
     ctx.tx.put(record)
     return pick(
-        record.doc, "arn", "authType", "certificateArn", "customDomainName", "dnsEntry", "id", "name", "status"
+        record.doc,
+        "arn",
+        "authType",
+        "certificateArn",
+        "customDomainName",
+        "dnsEntry",
+        "id",
+        "name",
+        "status",
     )
 
 
@@ -47,8 +55,18 @@ def get_service(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     return {
         **pick(
             record.doc,
-            "arn", "authType", "certificateArn", "createdAt", "customDomainName", "dnsEntry", "failureCode",
-            "failureMessage", "id", "idleTimeoutSeconds", "lastUpdatedAt", "name",
+            "arn",
+            "authType",
+            "certificateArn",
+            "createdAt",
+            "customDomainName",
+            "dnsEntry",
+            "failureCode",
+            "failureMessage",
+            "id",
+            "idleTimeoutSeconds",
+            "lastUpdatedAt",
+            "name",
         ),
         "status": ctx.status(record),
     }
@@ -70,7 +88,14 @@ def update_service(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             record.doc[member] = params[member] or None
     ctx.touch(record)
     return pick(
-        record.doc, "arn", "authType", "certificateArn", "customDomainName", "id", "idleTimeoutSeconds", "name"
+        record.doc,
+        "arn",
+        "authType",
+        "certificateArn",
+        "customDomainName",
+        "id",
+        "idleTimeoutSeconds",
+        "name",
     )
 
 

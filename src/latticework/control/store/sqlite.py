@@ -52,9 +52,7 @@ class SqliteStore(Store):
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self._db.executescript(_SCHEMA)
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('secret', ?)", (secrets.token_hex(32),)
-        )
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('secret', ?)", (secrets.token_hex(32),))
         self._secret = bytes.fromhex(self._meta("secret"))
 
     def _meta(self, key: str) -> str:
@@ -71,9 +69,7 @@ class SqliteStore(Store):
             self._db.execute("ROLLBACK")
             raise
         if tx.changed:
-            self._db.execute(
-                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'config_version'"
-            )
+            self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'config_version'")
         self._db.execute("COMMIT")
 
     def config_version(self) -> int:
@@ -122,9 +118,7 @@ class _SqliteTransaction(Transaction):
             args.append(limit)
         return [_record(row) for row in self._db.execute(sql, args)]
 
-    def count(
-        self, kind: str, account: str, region: str, *, parent: str | None = None, ref: str | None = None
-    ) -> int:
+    def count(self, kind: str, account: str, region: str, *, parent: str | None = None, ref: str | None = None) -> int:
         where, args = _where(kind, account, region, parent=parent, ref=ref)
         return int(self._db.execute(f"SELECT COUNT(*) FROM resources WHERE {where}", args).fetchone()[0])
 
@@ -140,8 +134,17 @@ class _SqliteTransaction(Transaction):
         cursor = self._db.execute(
             "INSERT INTO resources (kind, account, region, id, arn, name, parent, ref, doc) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.kind, record.account, record.region, record.id, record.arn, record.name,
-             record.parent, record.ref, doc),
+            (
+                record.kind,
+                record.account,
+                record.region,
+                record.id,
+                record.arn,
+                record.name,
+                record.parent,
+                record.ref,
+                doc,
+            ),
         )
         record.seq = int(cursor.lastrowid or 0)
         return record
