@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from latticework.control.api import ec2query
 from latticework.control.api.model import RouteTable, service_model
 from latticework.control.api.restjson import Response, error_response, parse_request, serialize_output
-from latticework.control.api.sigv4scope import credential_scope
+from latticework.control.api.sigv4scope import CredentialScope, credential_scope
 from latticework.control.backend import Backend, Caller
 from latticework.control.errors import ApiError, InternalServerException
 
@@ -57,11 +57,6 @@ class Gateway:
         response.headers.append(("x-amzn-requestid", request_id))
         return response
 
-    def caller(self, request: Request) -> Caller:
-        scope = credential_scope(request.headers, request.query)
-        settings = self.backend.settings
-        return Caller(settings.account, scope.region if scope else settings.region)
-
     def rest_json(self, request: Request, caller: Caller) -> Response:
         operation, params = parse_request(
             self.lattice, request.method, request.raw_path, request.query, request.headers, request.body
@@ -69,8 +64,7 @@ class Gateway:
         return serialize_output(operation, self.backend.invoke(operation, params, caller))
 
 
-def _is_query_protocol(request: Request) -> bool:
-    scope = credential_scope(request.headers, request.query)
+def _is_query_protocol(request: Request, scope: CredentialScope | None) -> bool:
     if scope is not None:
         return scope.service == "ec2"
     content_type = request.headers.get("content-type", "")
