@@ -41,16 +41,17 @@ class Gateway:
 
     def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
-        caller = self.caller(request)
+        scope = credential_scope(request.headers, request.query)
+        settings = self.backend.settings
+        caller = Caller(settings.account, scope.region if scope else settings.region)
+        query_protocol = _is_query_protocol(request, scope)
         try:
-            if _is_query_protocol(request):
+            if query_protocol:
                 response = ec2query.handle(self.backend, caller, _form(request), request_id)
             else:
                 response = self.rest_json(request, caller)
         except ApiError as error:
-            response = (
-                ec2query.error_response(error, request_id) if _is_query_protocol(request) else (error_response(error))
-            )
+            response = ec2query.error_response(error, request_id) if query_protocol else error_response(error)
         except Exception:
             log.exception("internal error on %s %s", request.method, request.raw_path)
             response = error_response(InternalServerException("Internal error; the server log has the details."))
