@@ -132,3 +132,10 @@ def test_health_reports_config_version_growing(server: Any, lattice: Any, unique
     assert version() == before + 1
     lattice.list_service_networks()
     assert version() == before + 1
+
+
+def test_create_time_tags_obey_tag_rules(lattice: Any, unique: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        lattice.create_service_network(name=unique("net"), tags={"aws:owner": "me"})
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    assert exc.value.response["fieldList"][0]["name"] == "tags"

@@ -53,7 +53,20 @@ def parse_request(
         errors.extend(validate(params, shape))
     if errors:
         raise ValidationException.from_fields(errors)
-    return operation, params
+    return operation, _modeled(params, shape) if shape is not None else params
+
+
+def _modeled(value: Any, shape: Shape) -> Any:
+    """The value with every member the model does not define dropped (AWS ignores unknown members), so nothing
+    unmodeled ever reaches the backend or the store."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {k: _modeled(v, members[k]) for k, v in value.items() if k in members}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_modeled(v, shape.member) for v in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {k: _modeled(v, shape.value) for k, v in value.items()}
+    return value
 
 
 def _body_members(body: bytes, shape: Shape) -> dict[str, Any]:
@@ -61,7 +74,7 @@ def _body_members(body: bytes, shape: Shape) -> dict[str, Any]:
         return {}
     try:
         decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ValidationException(f"Could not parse the request body as JSON: {exc}", reason="cannotParse") from None
     if not isinstance(decoded, dict):
         raise ValidationException("The request body must be a JSON object.", reason="cannotParse")

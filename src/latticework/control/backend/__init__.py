@@ -75,6 +75,9 @@ class Backend:
         if handler is None:
             raise InternalServerException(f"{name} is not implemented by Latticework yet.")
         token_member = _token_member(operation)
+        if params.get("tags") is not None and name != "TagResource":
+            # Create-time tags obey the same rules as TagResource (User Guide "Tag restrictions").
+            tags.check_tags(params["tags"])
         with self.store.transaction() as tx:
             ctx = Ctx(tx, caller, self.clock(), self.settings, self.store.secret())
             if token_member is None or params.get(token_member) is None:

@@ -19,7 +19,7 @@ from latticework.control.backend._context import Ctx
 from latticework.control.errors import ValidationException
 from latticework.control.store import Record
 
-__all__ = ["DEFAULT_PAGE_SIZE", "page"]
+__all__ = ["DEFAULT_PAGE_SIZE", "page", "page_by_position"]
 
 DEFAULT_PAGE_SIZE = 100
 _BATCH = 200
@@ -57,6 +57,26 @@ def page(
     result: dict[str, Any] = {items_key: [item(r) for r in found]}
     if more:
         result["nextToken"] = _encode(ctx.secret, found[-1].seq, scope)
+    return result
+
+
+def page_by_position(
+    ctx: Ctx,
+    operation: str,
+    params: dict[str, Any],
+    records: list[Record],
+    position: Callable[[Record], int],
+    item: Callable[[Record], dict[str, Any]],
+) -> dict[str, Any]:
+    """Like page(), but in the order of a unique positive integer `position` (rule priority) rather than creation
+    order; the signed token carries the last position shown."""
+    limit = params.get("maxResults") or DEFAULT_PAGE_SIZE
+    scope = _scope(ctx, operation, params)
+    after = _decode(ctx.secret, params.get("nextToken"), scope)
+    remaining = sorted((r for r in records if position(r) > after), key=position)
+    result: dict[str, Any] = {"items": [item(r) for r in remaining[:limit]]}
+    if len(remaining) > limit:
+        result["nextToken"] = _encode(ctx.secret, position(remaining[limit - 1]), scope)
     return result
 
 
