@@ -38,8 +38,22 @@ def server(
     ] = "us-west-2",
     quota: Annotated[list[str] | None, typer.Option(help="Override a quota, NAME=VALUE (repeatable).")] = None,
     provisioning_seconds: Annotated[float, typer.Option(help="How long new resources stay CREATE_IN_PROGRESS.")] = 0.0,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LATTICEWORK_STORE",
+            help="Store URL: postgresql://USER@HOST[:PORT]/DB[?schema=NAME] for replicas sharing PostgreSQL, "
+            "or sqlite:PATH. Default: SQLite at STATE_DIR/latticework.db.",
+        ),
+    ] = None,
 ) -> None:
     """Run the API in the foreground until SIGINT or SIGTERM."""
+    from latticework.control.store.factory import StoreUnavailableError, store_location
+
+    try:
+        store_location(store, state_dir)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--store") from None
     from latticework.control.server import serve
 
     try:
@@ -47,7 +61,11 @@ def server(
         settings = settings.with_quotas(_quotas(quota or []))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--quota") from None
-    serve(state_dir, settings, host=host, port=api_port)
+    try:
+        serve(state_dir, settings, host=host, port=api_port, store_url=store)
+    except StoreUnavailableError as exc:
+        typer.echo(f"latticework server: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -1,5 +1,6 @@
-"""Runs the control-plane API: builds the store, backend and gateway for a state dir and serves them with
-uvicorn (httptools, uvloop when installed). SIGINT/SIGTERM shut it down cleanly, closing the store."""
+"""Runs the control-plane API: opens the store (SQLite in the state dir, or the `--store` URL), builds the
+backend and gateway and serves them with uvicorn (httptools, uvloop when installed). SIGINT/SIGTERM shut it
+down cleanly, closing the store."""
 
 from __future__ import annotations
 
@@ -13,21 +14,28 @@ from latticework.config import Settings
 from latticework.control.api.app import ControlApp
 from latticework.control.api.gateway import Gateway
 from latticework.control.backend import Backend
-from latticework.control.store.sqlite import SqliteStore
+from latticework.control.store.factory import open_store, redact
 
 __all__ = ["build_app", "serve"]
 
 DEFAULT_API_PORT = 9750
 
 
-def build_app(state_dir: Path, settings: Settings) -> ControlApp:
-    store = SqliteStore(state_dir / "latticework.db")
+def build_app(state_dir: Path, settings: Settings, store_url: str | None = None) -> ControlApp:
+    """The API app on the store `store_url` names (None: SQLite at STATE_DIR/latticework.db)."""
+    store = open_store(store_url, state_dir)
     return ControlApp(Gateway(Backend(store, settings)))
 
 
-def serve(state_dir: Path, settings: Settings, host: str = "127.0.0.1", port: int = DEFAULT_API_PORT) -> None:
+def serve(
+    state_dir: Path,
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_API_PORT,
+    store_url: str | None = None,
+) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(state_dir, settings)
+    app = build_app(state_dir, settings, store_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         app,
@@ -39,7 +47,13 @@ def serve(state_dir: Path, settings: Settings, host: str = "127.0.0.1", port: in
         access_log=False,
         log_level="warning",
     )
-    logging.getLogger(__name__).info("Latticework API on http://%s:%d (state dir %s)", host, port, state_dir)
+    logging.getLogger(__name__).info(
+        "Latticework API on http://%s:%d (state dir %s, store %s)",
+        host,
+        port,
+        state_dir,
+        redact(store_url) if store_url else state_dir / "latticework.db",
+    )
     try:
         uvicorn.Server(config).run()
     finally:
