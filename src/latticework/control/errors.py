@@ -137,9 +137,10 @@ class Ec2Error(ApiError):
 
     status = 400
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
+        self.status = status
 
 
 def _label(resource_type: str) -> str:

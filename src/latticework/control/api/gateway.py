@@ -54,7 +54,8 @@ class Gateway:
             response = ec2query.error_response(error, request_id) if query_protocol else error_response(error)
         except Exception:
             log.exception("internal error on %s %s", request.method, request.raw_path)
-            response = error_response(InternalServerException("Internal error; the server log has the details."))
+            internal = InternalServerException("Internal error; the server log has the details.")
+            response = ec2query.error_response(internal, request_id) if query_protocol else error_response(internal)
         response.headers.append(("x-amzn-requestid", request_id))
         return response
 

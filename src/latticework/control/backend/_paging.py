@@ -95,7 +95,7 @@ def _decode(secret: bytes, token: str | None, scope: str) -> int:
     if token is None:
         return 0
     payload, _, signature = token.partition(".")
-    if not hmac.compare_digest(signature, _sign(secret, payload)):
+    if not hmac.compare_digest(signature.encode(), _sign(secret, payload).encode()):
         raise ValidationException.field("nextToken", "The nextToken is not valid: it was not issued by this server.")
     after, token_scope = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     if token_scope != scope:
