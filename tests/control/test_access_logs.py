@@ -168,11 +168,10 @@ def test_list_pages_by_resource(lattice: Any, unique: Any) -> None:
     assert set(item) == {"arn", "createdAt", "destinationArn", "id", "lastUpdatedAt", "resourceArn", "resourceId"}
 
 
-def test_list_of_unknown_resource_is_404(lattice: Any) -> None:
-    with pytest.raises(ClientError) as exc:
-        lattice.list_access_log_subscriptions(resourceIdentifier="sn-0123456789abcdef0")
-    error = _error(exc)
-    assert (error["Code"], error["body"]["resourceType"]) == ("ResourceNotFoundException", "SERVICE_NETWORK")
+def test_list_of_unknown_resource_is_empty(lattice: Any) -> None:
+    """The model lists no ResourceNotFoundException for ListAccessLogSubscriptions."""
+    listed = lattice.list_access_log_subscriptions(resourceIdentifier="sn-0123456789abcdef0")
+    assert listed["items"] == [] and "nextToken" not in listed
 
 
 def test_delete_is_204_then_404(lattice: Any, unique: Any) -> None:

@@ -59,7 +59,9 @@ def test_every_operation_once(make_server: Any) -> None:
     lattice.get_listener(serviceIdentifier=svc["id"], listenerIdentifier=listener["id"])
     lattice.list_listeners(serviceIdentifier=svc["id"])
     lattice.update_listener(
-        serviceIdentifier=svc["id"], listenerIdentifier=listener["id"], defaultAction={"fixedResponse": {"statusCode": 404}}
+        serviceIdentifier=svc["id"],
+        listenerIdentifier=listener["id"],
+        defaultAction={"fixedResponse": {"statusCode": 404}},
     )
     ids = {"serviceIdentifier": svc["id"], "listenerIdentifier": listener["id"]}
     match = {"httpMatch": {"pathMatch": {"match": {"prefix": "/orders"}}}}
@@ -70,7 +72,9 @@ def test_every_operation_once(make_server: Any) -> None:
     lattice.batch_update_rule(**ids, rules=[{"ruleIdentifier": rule["id"], "priority": 30}])
 
     # Associations.
-    snsa = lattice.create_service_network_service_association(serviceIdentifier=svc["id"], serviceNetworkIdentifier=sn["id"])
+    snsa = lattice.create_service_network_service_association(
+        serviceIdentifier=svc["id"], serviceNetworkIdentifier=sn["id"]
+    )
     lattice.get_service_network_service_association(serviceNetworkServiceAssociationIdentifier=snsa["id"])
     lattice.list_service_network_service_associations(serviceNetworkIdentifier=sn["id"])
     snva = lattice.create_service_network_vpc_association(vpcIdentifier=vpc, serviceNetworkIdentifier=sn["id"])

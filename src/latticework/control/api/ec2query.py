@@ -23,10 +23,11 @@ from botocore import xform_name
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from latticework.control.api.model import service_model
-from latticework.control.api.restjson import Response, iso8601
+from latticework.control.api.restjson import Response
 from latticework.control.api.validate import validate
 from latticework.control.backend import Backend, Caller, vpcs
 from latticework.control.errors import ApiError, Ec2Error
+from latticework.control.timestamps import iso8601
 
 __all__ = ["error_response", "handle", "parse_form", "serialize_output"]
 

@@ -18,6 +18,7 @@ from latticework.control.errors import (
     ValidationException,
 )
 from latticework.control.store import Record, Transaction
+from latticework.control.timestamps import iso8601
 
 __all__ = ["Caller", "Ctx", "delete_attachments", "effective_status", "pick"]
 
@@ -68,6 +69,11 @@ class Ctx:
     settings: Settings
     secret: bytes
 
+    @property
+    def stamp(self) -> str:
+        """`now` as the API shows timestamps; documents keep this text, so listing them formats nothing."""
+        return iso8601(self.now)
+
     # -- naming ---------------------------------------------------------------------------------------------
 
     def arn(self, resource: str, service: str = "vpc-lattice") -> str:
@@ -88,7 +94,7 @@ class Ctx:
         kind = KINDS[kind_name]
         id = new_id(kind)
         arn = f"{arn_prefix}/{kind.arn_type}/{id}" if arn_prefix else self.arn(f"{kind.arn_type}/{id}", service)
-        doc = {"id": id, "arn": arn, **doc, "createdAt": self.now, "lastUpdatedAt": self.now}
+        doc = {"id": id, "arn": arn, **doc, "createdAt": self.stamp, "lastUpdatedAt": self.stamp}
         if name is not None:
             doc["name"] = name
         return Record(kind.name, self.caller.account, self.caller.region, id, arn, doc, name, parent, ref)
@@ -161,7 +167,7 @@ class Ctx:
         return effective_status(record.doc, self.now)
 
     def touch(self, record: Record) -> Record:
-        record.doc["lastUpdatedAt"] = self.now
+        record.doc["lastUpdatedAt"] = self.stamp
         return self.tx.put(record)
 
 

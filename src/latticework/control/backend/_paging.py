@@ -43,7 +43,9 @@ def page(
     found: list[Record] = []
     more = False
     while True:
-        batch = ctx.find(kind, after=after, limit=_BATCH, **columns)
+        # Read no more than the page needs: one record past it says whether there is a next page.
+        want = min(_BATCH, limit + 1 - len(found))
+        batch = ctx.find(kind, after=after, limit=want, **columns)
         for record in batch:
             if not keep(record):
                 continue
@@ -51,7 +53,7 @@ def page(
                 more = True
                 break
             found.append(record)
-        if more or len(batch) < _BATCH:
+        if more or len(batch) < want:
             break
         after = batch[-1].seq
     result: dict[str, Any] = {items_key: [item(r) for r in found]}

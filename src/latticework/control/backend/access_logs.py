@@ -14,7 +14,7 @@ from typing import Any
 from latticework.control.backend._context import Ctx, pick
 from latticework.control.backend._paging import page
 from latticework.control.backend.tags import check_tags
-from latticework.control.errors import ConflictException, ValidationException
+from latticework.control.errors import ConflictException, ResourceNotFoundException, ValidationException
 from latticework.control.store import Record
 
 __all__ = [
@@ -89,7 +89,11 @@ def get_access_log_subscription(ctx: Ctx, params: dict[str, Any]) -> dict[str, A
 
 
 def list_access_log_subscriptions(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
-    owner = ctx.resolve_any(params["resourceIdentifier"], _OWNER_KINDS)
+    """An unknown resource lists nothing: botocore's model gives this operation no ResourceNotFoundException."""
+    try:
+        owner = ctx.resolve_any(params["resourceIdentifier"], _OWNER_KINDS)
+    except ResourceNotFoundException:
+        return {"items": []}
     return page(ctx, "ListAccessLogSubscriptions", params, "accesslogsubscription", _summary, parent=owner.id)
 
 

@@ -130,7 +130,7 @@ def _put_attached(ctx: Ctx, kind: str, owner: Record, policy: str) -> Record:
     record = _attached(ctx, kind, owner)
     if record is None:
         # The owner's ARN plus a suffix: unique, so get_by_arn(owner ARN) can never return the policy instead.
-        doc = {"policy": policy, "createdAt": ctx.now, "lastUpdatedAt": ctx.now}
+        doc = {"policy": policy, "createdAt": ctx.stamp, "lastUpdatedAt": ctx.stamp}
         record = Record(kind, owner.account, owner.region, owner.id, f"{owner.arn}/{kind}", doc, None, owner.id)
         return ctx.tx.put(record)
     record.doc["policy"] = policy

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS resources (
   UNIQUE (kind, account, region, id)
 );
 CREATE INDEX IF NOT EXISTS resources_arn ON resources (arn);
+CREATE INDEX IF NOT EXISTS resources_kind ON resources (kind, account, region, seq);
 CREATE INDEX IF NOT EXISTS resources_parent ON resources (kind, account, region, parent, seq);
 CREATE INDEX IF NOT EXISTS resources_ref ON resources (kind, account, region, ref, seq);
 CREATE INDEX IF NOT EXISTS resources_name ON resources (kind, account, region, name);
