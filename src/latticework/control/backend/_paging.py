@@ -19,7 +19,7 @@ from latticework.control.backend._context import Ctx
 from latticework.control.errors import ValidationException
 from latticework.control.store import Record
 
-__all__ = ["DEFAULT_PAGE_SIZE", "page", "page_by_position"]
+__all__ = ["DEFAULT_PAGE_SIZE", "BadToken", "issue_token", "list_scope", "page", "page_by_position", "read_token"]
 
 DEFAULT_PAGE_SIZE = 100
 _BATCH = 200
@@ -58,7 +58,7 @@ def page(
         after = batch[-1].seq
     result: dict[str, Any] = {items_key: [item(r) for r in found]}
     if more:
-        result["nextToken"] = _encode(ctx.secret, found[-1].seq, scope)
+        result["nextToken"] = issue_token(ctx.secret, found[-1].seq, scope)
     return result
 
 
@@ -78,34 +78,56 @@ def page_by_position(
     remaining = sorted((r for r in records if position(r) > after), key=position)
     result: dict[str, Any] = {"items": [item(r) for r in remaining[:limit]]}
     if len(remaining) > limit:
-        result["nextToken"] = _encode(ctx.secret, position(remaining[limit - 1]), scope)
+        result["nextToken"] = issue_token(ctx.secret, position(remaining[limit - 1]), scope)
     return result
 
 
 def _scope(ctx: Ctx, operation: str, params: dict[str, Any]) -> str:
-    filters = {k: v for k, v in params.items() if k not in ("maxResults", "nextToken")}
+    return list_scope(ctx, operation, {k: v for k, v in params.items() if k not in ("maxResults", "nextToken")})
+
+
+def list_scope(ctx: Ctx, operation: str, filters: Any) -> str:
+    """What a token is bound to: the operation, the caller, and the listing's filters."""
     text = json.dumps([operation, ctx.caller.account, ctx.caller.region, filters], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _encode(secret: bytes, after: int, scope: str) -> str:
-    payload = base64.urlsafe_b64encode(json.dumps([after, scope]).encode()).decode().rstrip("=")
+class BadToken(Exception):
+    """A token this server did not issue (`foreign` False), or issued for another listing (`foreign` True)."""
+
+    def __init__(self, foreign: bool) -> None:
+        super().__init__("foreign" if foreign else "forged")
+        self.foreign = foreign
+
+
+def issue_token(secret: bytes, position: int, scope: str) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps([position, scope]).encode()).decode().rstrip("=")
     return f"{payload}.{_sign(secret, payload)}"
+
+
+def read_token(secret: bytes, token: str, scope: str) -> int:
+    """The position a token carries; raises BadToken."""
+    payload, _, signature = token.partition(".")
+    if not hmac.compare_digest(signature.encode(), _sign(secret, payload).encode()):
+        raise BadToken(foreign=False)
+    position, token_scope = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    if token_scope != scope:
+        raise BadToken(foreign=True)
+    return int(position)
 
 
 def _decode(secret: bytes, token: str | None, scope: str) -> int:
     if token is None:
         return 0
-    payload, _, signature = token.partition(".")
-    if not hmac.compare_digest(signature.encode(), _sign(secret, payload).encode()):
-        raise ValidationException.field("nextToken", "The nextToken is not valid: it was not issued by this server.")
-    after, token_scope = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    if token_scope != scope:
-        raise ValidationException.field(
-            "nextToken",
-            "The nextToken belongs to another listing: repeat the request with the same parameters.",
+    try:
+        return read_token(secret, token, scope)
+    except BadToken as bad:
+        message = (
+            "The nextToken belongs to another listing: repeat the request with the same parameters."
+            if bad.foreign
+            else "The nextToken is not valid: it was not issued by this server."
         )
-    return int(after)
+        raise ValidationException.field("nextToken", message) from None
 
 
 def _sign(secret: bytes, payload: str) -> str:

@@ -10,18 +10,15 @@ transaction it is handed.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import ipaddress
-import json
 import re
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from latticework.control.backend._context import Ctx
-from latticework.control.backend._paging import page
+from latticework.control.backend._paging import BadToken, issue_token, list_scope, page, read_token
 from latticework.control.errors import Ec2Error, ValidationException
 from latticework.control.store import Record
 
@@ -297,12 +294,12 @@ def describe_tags(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             f"Value ({limit}) for parameter maxResults is invalid. Expecting a value between 5 and 1000.",
         )
     found = [d for d in _tag_descriptions(ctx.find("vpc")) if _matches(d, filters)]
-    scope = _scope(ctx, "DescribeTags", params.get("Filters"))
+    scope = list_scope(ctx, "DescribeTags", params.get("Filters"))
     start = _offset(ctx.secret, params.get("NextToken"), scope)
     end = start + (limit or _ALL)
     result: dict[str, Any] = {"Tags": found[start:end]}
     if end < len(found):
-        result["NextToken"] = _offset_token(ctx.secret, end, scope)
+        result["NextToken"] = issue_token(ctx.secret, end, scope)
     return result
 
 
@@ -379,23 +376,12 @@ def _tag_map(items: list[dict[str, Any]]) -> dict[str, str]:
 # -- DescribeTags pagination: a signed offset into the filtered list ---------------------------------------------
 
 
-def _scope(ctx: Ctx, operation: str, filters: Any) -> str:
-    text = json.dumps([operation, ctx.caller.account, ctx.caller.region, filters], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _offset_token(secret: bytes, offset: int, scope: str) -> str:
-    payload = base64.urlsafe_b64encode(json.dumps([offset, scope]).encode()).decode().rstrip("=")
-    return f"{payload}.{hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()[:32]}"
-
-
 def _offset(secret: bytes, token: str | None, scope: str) -> int:
     if token is None:
         return 0
-    payload, _, signature = token.partition(".")
-    expected = hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
-    if hmac.compare_digest(signature.encode(), expected.encode()):
-        offset, token_scope = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        if token_scope == scope:
-            return int(offset)
-    raise Ec2Error("InvalidPaginationToken", "The NextToken is not valid: repeat the request with the same filters.")
+    try:
+        return read_token(secret, token, scope)
+    except BadToken:
+        raise Ec2Error(
+            "InvalidPaginationToken", "The NextToken is not valid: repeat the request with the same filters."
+        ) from None
