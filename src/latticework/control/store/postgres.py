@@ -10,18 +10,20 @@ one database. Imported only when a `postgresql://` store URL is used (psycopg is
   per database, not per schema: a listener treats a notification as a hint and reads `config_version()`.
 - Isolation: `?schema=NAME` in the URL keeps the tables in that schema (created if missing); without it the
   tables live in the connection's current schema (`public`, or the first of `options=-csearch_path%3DNAME`).
-- Documents are stored as JSON text, not JSONB: JSONB reorders keys, turns a float such as 1e20 into an
-  integer and rejects `\\u0000`, and a `Record` must read back exactly as it was written.
+- Documents are stored as JSON text (the shared encoding in `_sql`), not JSONB: JSONB reorders keys, turns a
+  float such as 1e20 into an integer and rejects `\\u0000`, and a `Record` must read back exactly as written.
+- The tables, statements and record mapping are the shared ones in `_sql`; this module gives the PostgreSQL
+  dialect (`%s` placeholders, `RETURNING seq`, ON CONFLICT DO UPDATE for an idempotency entry) and owns the
+  connection, the transaction boundaries, the lock, the meta rows and the notification.
 - One connection per process (like the SQLite store), reopened once when the server dropped it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -29,34 +31,16 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from latticework.control.store import Record, Store, Transaction
+from latticework.control.store import Store, Transaction
+from latticework.control.store._sql import SqlTransaction, tables
 
 __all__ = ["NOTIFY_CHANNEL", "PostgresStore", "split_schema"]
 
 NOTIFY_CHANNEL = "latticework_config"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS resources (
-  seq BIGSERIAL PRIMARY KEY,
-  kind TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, id TEXT NOT NULL,
-  arn TEXT NOT NULL, name TEXT, parent TEXT, ref TEXT, doc TEXT NOT NULL,
-  UNIQUE (kind, account, region, id)
-);
-CREATE INDEX IF NOT EXISTS resources_arn ON resources (arn);
-CREATE INDEX IF NOT EXISTS resources_kind ON resources (kind, account, region, seq);
-CREATE INDEX IF NOT EXISTS resources_parent ON resources (kind, account, region, parent, seq);
-CREATE INDEX IF NOT EXISTS resources_ref ON resources (kind, account, region, ref, seq);
-CREATE INDEX IF NOT EXISTS resources_name ON resources (kind, account, region, name);
-CREATE TABLE IF NOT EXISTS idempotency (
-  account TEXT NOT NULL, region TEXT NOT NULL, operation TEXT NOT NULL, token TEXT NOT NULL,
-  digest TEXT NOT NULL, response TEXT NOT NULL,
-  PRIMARY KEY (account, region, operation, token)
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT INTO meta VALUES ('config_version', '0') ON CONFLICT DO NOTHING
-"""
-
-_COLUMNS = "seq, kind, account, region, id, arn, name, parent, ref, doc"
+_SCHEMA = (
+    tables("seq BIGSERIAL PRIMARY KEY") + "INSERT INTO meta VALUES ('config_version', '0') ON CONFLICT DO NOTHING\n"
+)
 
 _Connection = psycopg.Connection[tuple[Any, ...]]
 _T = TypeVar("_T")
@@ -186,107 +170,14 @@ def _bump_version(db: _Connection) -> None:
     db.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, row[0]))
 
 
-class _PostgresTransaction(Transaction):
-    def __init__(self, db: _Connection) -> None:
-        self._db = db
-        self.changed = False
+class _PostgresTransaction(SqlTransaction[psycopg.Cursor[tuple[Any, ...]]]):
+    placeholder = "%s"
+    remember_sql = (  # `?` placeholders like every shared statement: translated to %s when run
+        "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (account, region, operation, token) "
+        "DO UPDATE SET digest = EXCLUDED.digest, response = EXCLUDED.response"
+    )
 
-    def get(self, kind: str, account: str, region: str, id: str) -> Record | None:
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM resources WHERE kind=%s AND account=%s AND region=%s AND id=%s",
-            (kind, account, region, id),
-        ).fetchone()
-        return _record(row) if row else None
-
-    def get_by_arn(self, arn: str) -> Record | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM resources WHERE arn=%s", (arn,)).fetchone()
-        return _record(row) if row else None
-
-    def find(
-        self,
-        kind: str,
-        account: str,
-        region: str,
-        *,
-        name: str | None = None,
-        parent: str | None = None,
-        ref: str | None = None,
-        after: int = 0,
-        limit: int | None = None,
-    ) -> list[Record]:
-        where, args = _where(kind, account, region, name=name, parent=parent, ref=ref)
-        query = f"SELECT {_COLUMNS} FROM resources WHERE {where} AND seq > %s ORDER BY seq"
-        args.append(after)
-        if limit is not None:
-            query += " LIMIT %s"
-            args.append(limit)
-        return [_record(row) for row in self._db.execute(query, args)]
-
-    def count(self, kind: str, account: str, region: str, *, parent: str | None = None, ref: str | None = None) -> int:
-        where, args = _where(kind, account, region, parent=parent, ref=ref)
-        row = self._db.execute(f"SELECT COUNT(*) FROM resources WHERE {where}", args).fetchone()
+    def _insert(self, query: str, args: Sequence[Any]) -> int:
+        row = self._run(query + " RETURNING seq", args).fetchone()
         return int(row[0]) if row else 0
-
-    def put(self, record: Record) -> Record:
-        self.changed = True
-        doc = json.dumps(record.doc, separators=(",", ":"))
-        if record.seq:
-            self._db.execute(
-                "UPDATE resources SET doc=%s, name=%s, parent=%s, ref=%s, arn=%s WHERE seq=%s",
-                (doc, record.name, record.parent, record.ref, record.arn, record.seq),
-            )
-            return record
-        row = self._db.execute(
-            "INSERT INTO resources (kind, account, region, id, arn, name, parent, ref, doc) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
-            (
-                record.kind,
-                record.account,
-                record.region,
-                record.id,
-                record.arn,
-                record.name,
-                record.parent,
-                record.ref,
-                doc,
-            ),
-        ).fetchone()
-        record.seq = int(row[0]) if row else 0
-        return record
-
-    def delete(self, record: Record) -> None:
-        self.changed = True
-        self._db.execute(
-            "DELETE FROM resources WHERE kind=%s AND account=%s AND region=%s AND id=%s",
-            (record.kind, record.account, record.region, record.id),
-        )
-
-    def idempotent_result(self, key: tuple[str, str, str, str]) -> tuple[str, str] | None:
-        row = self._db.execute(
-            "SELECT digest, response FROM idempotency WHERE account=%s AND region=%s AND operation=%s AND token=%s",
-            key,
-        ).fetchone()
-        return (str(row[0]), str(row[1])) if row else None
-
-    def remember_result(self, key: tuple[str, str, str, str], digest: str, response: str) -> None:
-        self._db.execute(
-            "INSERT INTO idempotency VALUES (%s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (account, region, operation, token) "
-            "DO UPDATE SET digest = EXCLUDED.digest, response = EXCLUDED.response",
-            (*key, digest, response),
-        )
-
-
-def _where(kind: str, account: str, region: str, **columns: str | None) -> tuple[str, list[Any]]:
-    clauses = ["kind=%s", "account=%s", "region=%s"]
-    args: list[Any] = [kind, account, region]
-    for column, value in columns.items():
-        if value is not None:
-            clauses.append(f"{column}=%s")
-            args.append(value)
-    return " AND ".join(clauses), args
-
-
-def _record(row: tuple[Any, ...]) -> Record:
-    seq, kind, account, region, id, arn, name, parent, ref, doc = row
-    return Record(kind, account, region, id, arn, json.loads(doc), name, parent, ref, int(seq))
