@@ -727,3 +727,31 @@ def test_two_replicas_on_one_database_create_each_name_exactly_once(pg_url: str,
 def _health_version(url: str) -> int:
     with urllib.request.urlopen(f"{url}/_latticework/health", timeout=5) as response:
         return int(json.loads(response.read())["configVersion"])
+
+
+# --- what the data plane reads and writes -------------------------------------------------------------------------
+
+
+def test_read_all_returns_every_account_and_region_of_the_kinds_with_the_version(store: Store) -> None:
+    put_all(
+        store,
+        rec("svc-1"),
+        rec("svc-2", account="999988887777", region="eu-west-1"),
+        rec("tg-1", kind="targetgroup"),
+        rec("sn-1", kind="servicenetwork"),
+    )
+    version, records = store.read_all(["service", "targetgroup"])
+    assert version == store.config_version()
+    assert sorted(ids(records)) == ["svc-1", "svc-2", "tg-1"]
+
+
+def test_a_write_that_is_not_configuration_does_not_bump_the_version(store: Store) -> None:
+    [target] = put_all(store, rec("tg-1/10.0.0.1:80", kind="target", doc={"status": "INITIAL"}))
+    before = store.config_version()
+    with store.transaction() as tx:
+        target.doc["status"] = "HEALTHY"
+        tx.put(target, config=False)
+    assert store.config_version() == before
+    with store.transaction() as tx:
+        stored = tx.get("target", ACCOUNT, REGION, "tg-1/10.0.0.1:80")
+    assert stored is not None and stored.doc["status"] == "HEALTHY"

@@ -9,6 +9,7 @@ the in-memory sibling for tests); a PostgreSQL store satisfies the same ABC.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +63,18 @@ class Transaction(ABC):
     ) -> int: ...
 
     @abstractmethod
-    def put(self, record: Record) -> Record:
-        """Insert (seq 0) or replace the record; returns it with its sequence number."""
+    def scan(self, kinds: Sequence[str]) -> list[Record]:
+        """Every record of these kinds, in every account and region (what a data-plane snapshot is built from)."""
+
+    @abstractmethod
+    def version(self) -> int:
+        """The config version as of this transaction."""
+
+    @abstractmethod
+    def put(self, record: Record, *, config: bool = True) -> Record:
+        """Insert (seq 0) or replace the record; returns it with its sequence number. `config=False` marks a
+        write that is not configuration (target health written back by the data plane): it does not bump the
+        config version, so the data plane has nothing to reload."""
 
     @abstractmethod
     def delete(self, record: Record) -> None: ...
@@ -91,3 +102,8 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def read_all(self, kinds: Sequence[str]) -> tuple[int, list[Record]]:
+        """One consistent read of every record of these kinds, with the config version it is at."""
+        with self.transaction() as tx:
+            return tx.version(), tx.scan(kinds)

@@ -121,8 +121,16 @@ class SqlTransaction(Transaction, Generic[_CursorT]):
         row = self._run(f"SELECT COUNT(*) FROM resources WHERE {where}", args).fetchone()
         return int(row[0]) if row else 0
 
-    def put(self, record: Record) -> Record:
-        self.changed = True
+    def scan(self, kinds: Sequence[str]) -> list[Record]:
+        marks = ", ".join("?" for _ in kinds)
+        return [_record(row) for row in self._run(f"SELECT {_COLUMNS} FROM resources WHERE kind IN ({marks})", kinds)]
+
+    def version(self) -> int:
+        row = self._run("SELECT value FROM meta WHERE key = 'config_version'", ()).fetchone()
+        return int(row[0]) if row else 0
+
+    def put(self, record: Record, *, config: bool = True) -> Record:
+        self.changed = self.changed or config
         doc = _encode(record.doc)
         if record.seq:
             self._run(
