@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from latticework.cli.certs import app as certs_app
+from latticework.cli.logs import logs
 from latticework.config import Settings
 
 __all__ = ["app", "main"]
@@ -66,6 +68,10 @@ def server(
     except StoreUnavailableError as exc:
         typer.echo(f"latticework server: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+app.command("logs")(logs)
+app.add_typer(certs_app, name="certs")
 
 
 @app.command()

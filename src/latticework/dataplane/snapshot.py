@@ -114,6 +114,7 @@ class Snapshot:
     network_auth: Mapping[str, str]  # service network ARN -> authType
     log_destinations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # sn/svc id -> destination ARNs
     used_target_groups: frozenset[str] = frozenset()  # groups some listener rule of an active service forwards to
+    settles_at: float | None = None  # when the next CREATE_IN_PROGRESS resource becomes ACTIVE (recompile then)
 
     def service_for(self, host: str, network_arn: str | None) -> ServiceView | None:
         """The service a host name names, if it is reachable through `network_arn` (reference 2.1)."""
@@ -158,7 +159,14 @@ def compile_snapshot(version: int, records: Iterable[Record], now: float) -> Sna
         network_auth=MappingProxyType({n.arn: n.doc.get("authType", "NONE") for n in networks.values()}),
         log_destinations=MappingProxyType(_log_destinations(by_kind["accesslogsubscription"])),
         used_target_groups=frozenset(used),
+        settles_at=min(
+            (r.doc["_settlesAt"] for r in _all_records(by_kind) if r.doc.get("_settlesAt", 0) > now), default=None
+        ),
     )
+
+
+def _all_records(by_kind: Mapping[str, list[Record]]) -> Iterable[Record]:
+    return (record for records in by_kind.values() for record in records)
 
 
 def _forwarded_groups(service: ServiceView) -> set[str]:

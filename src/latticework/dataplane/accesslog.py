@@ -1,0 +1,293 @@
+"""Lattice service access logs: one finished request (`Exchange`) in, the record Lattice would log out, plus
+where a subscription's destination ARN lands under STATE_DIR/logs.
+
+Field names, placeholders and units follow the User Guide "Access log contents" (reference 2.8) and a real
+record published by AWS (aws-samples ECS bridge-mode Envoy sidecar README). Pure: no I/O, no clock reads (the
+times are in the exchange, `when` is passed in); `logsink` does the writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePath, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from latticework.dataplane.snapshot import ServiceView, VpcView
+
+__all__ = [
+    "ANONYMOUS",
+    "AUTH_DENIED_REASONS",
+    "FAILURE_REASONS",
+    "PLACEHOLDER",
+    "S3_WINDOW_SECONDS",
+    "UNKNOWN",
+    "Exchange",
+    "LogTarget",
+    "UnsupportedDestinationError",
+    "access_record",
+    "destination_path",
+    "log_targets",
+    "start_time",
+]
+
+# Lattice writes "-" where a field has no value (reference 2.8; the real record has "-" for authDeniedReason,
+# failureReason and the unused caller fields).
+PLACEHOLDER = "-"
+# User Guide, resolvedUser: "null | ARN | Anonymous | Unknown". An unsigned caller is the anonymous principal
+# (the policy key aws:PrincipalType is "Anonymous" for it); "Unknown" is for a signature we could not resolve.
+ANONYMOUS = "Anonymous"
+UNKNOWN = "Unknown"
+AUTH_DENIED_REASONS = frozenset({"Service", "Network", "Identity"})
+FAILURE_REASONS = frozenset(
+    {
+        "TargetConnectionError",
+        "TargetProtocolError",
+        "TargetDataTimeout",
+        "TargetConnectionClosed",
+        "ClientConnectionClosed",
+        "ClientRateLimited",
+        "ClientAccessDenied",
+        "ClientProtocolError",
+        "ConnectionDurationExceeded",
+        "InternalError",
+    }
+)
+# One S3 object per resource per 5 minutes: AWS's key carries the delivery time to the minute (YYYYMMDDTHHmmZ),
+# and vended logs are delivered to S3 in batches every few minutes (reference 2.8: "S3 (~6 min)").
+S3_WINDOW_SECONDS = 300
+
+
+class UnsupportedDestinationError(ValueError):
+    """A destination ARN that is not a CloudWatch Logs log group, an S3 bucket or a Firehose delivery stream."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exchange:
+    """Everything the relay knows about one finished request. Times are epoch seconds; None means the step
+    never happened (no target was contacted, no response came back)."""
+
+    start: float
+    end: float
+    request_sent_to_target: float | None = None  # when the last byte of the request went to the target
+    response_started: float | None = None  # when the first byte of the target's response arrived
+    source_ip: str
+    source_port: int
+    vpc: VpcView | None = None  # the caller's VPC
+    service: ServiceView | None = None  # None: no service was found (404 Non Existent Service)
+    network_arn: str | None = None  # the service network the request went through (default: the VPC's)
+    target_group_arn: str | None = None
+    target_address: str | None = None  # "ip:port"
+    target_vpc_id: str | None = None  # destinationVpcId: the target group's VPC
+    method: str
+    path: str  # with the query string, as Lattice logs requestPath
+    protocol: str = "HTTP/1.1"  # "HTTP/1.1" | "HTTP/2"
+    host_header: str | None = None
+    user_agent: str | None = None
+    sni: str | None = None
+    tls_version: str | None = None  # e.g. "TLSv1.3"
+    tls_cipher: str | None = None  # OpenSSL name, e.g. "ECDHE-RSA-AES128-GCM-SHA256"
+    status: int
+    grpc_status: int | None = None
+    bytes_received: int = 0  # header and body bytes from the client
+    bytes_sent: int = 0  # header and body bytes to the client
+    request_id: str
+    failure_reason: str | None = None  # one of FAILURE_REASONS
+    resolved_user: str = ANONYMOUS  # principal ARN, ANONYMOUS or UNKNOWN
+    auth_denied_reason: str | None = None  # one of AUTH_DENIED_REASONS
+    caller_principal: str | None = None
+    caller_principal_tags: str | None = None  # as in x-amzn-lattice-identity-tags
+    caller_x509_subject_cn: str | None = None
+    caller_x509_issuer_ou: str | None = None
+    caller_x509_san_name_cn: str | None = None
+    caller_x509_san_dns: str | None = None
+    caller_x509_san_uri: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.failure_reason is not None and self.failure_reason not in FAILURE_REASONS:
+            raise ValueError(f"failure_reason {self.failure_reason!r} is not one of Lattice's values")
+        if self.auth_denied_reason is not None and self.auth_denied_reason not in AUTH_DENIED_REASONS:
+            raise ValueError(f"auth_denied_reason {self.auth_denied_reason!r} is not Service, Network or Identity")
+
+    @property
+    def through_network(self) -> str | None:
+        """The service network ARN the request went through: the relay's, else the caller VPC's."""
+        return self.network_arn or (self.vpc.network_arn if self.vpc else None)
+
+
+def access_record(exchange: Exchange) -> dict[str, Any]:
+    """The VpcLatticeAccessLogs record of an exchange: every field of the User Guide's table, "-" for absent
+    values, durations in whole milliseconds.
+
+    Field order follows the real record AWS published; requestId, grpcResponseCode and callerPrincipalTags (in
+    the User Guide but not in that record) sit next to their neighbours. Deviation: that real record also
+    carries listenerId, listenerType and callerPrincipalOrgID, which the User Guide does not list; we leave them
+    out. A duration whose end point never happened (no target contacted) is "-".
+    """
+    e = exchange
+    vpc = e.vpc
+    return {
+        "serviceNetworkArn": _text(e.through_network),
+        "resolvedUser": e.resolved_user,
+        "authDeniedReason": _text(e.auth_denied_reason),
+        "targetGroupArn": _text(e.target_group_arn),
+        "sourceVpcArn": _text(vpc.arn if vpc else None),
+        "destinationVpcId": _text(e.target_vpc_id),
+        "sourceIpPort": f"{e.source_ip}:{e.source_port}",
+        "targetIpPort": _text(e.target_address),
+        "failureReason": _text(e.failure_reason),
+        "serviceArn": _text(e.service.arn if e.service else None),
+        "sourceVpcId": _text(vpc.id if vpc else None),
+        "startTime": start_time(e.start),
+        "requestMethod": e.method,
+        "requestPath": e.path,
+        "protocol": e.protocol,
+        "responseCode": e.status,
+        "grpcResponseCode": PLACEHOLDER if e.grpc_status is None else e.grpc_status,
+        "bytesReceived": e.bytes_received,
+        "bytesSent": e.bytes_sent,
+        "duration": _ms(e.start, e.end),
+        "userAgent": _text(e.user_agent),
+        "hostHeader": _text(e.host_header),
+        "serverNameIndication": _text(e.sni),
+        # User Guide: "from the start time to the last byte sent to the target" ...
+        "requestToTargetDuration": _ms(e.start, e.request_sent_to_target),
+        # ... and "from the first byte read from the target host to the last byte sent to the client".
+        "responseFromTargetDuration": _ms(e.response_started, e.end),
+        "sslCipher": _text(e.tls_cipher),
+        "tlsVersion": _text(e.tls_version),
+        "requestId": e.request_id,
+        "callerPrincipal": _text(e.caller_principal),
+        "callerPrincipalTags": _text(e.caller_principal_tags),
+        "callerX509IssuerOU": _text(e.caller_x509_issuer_ou),
+        "callerX509SubjectCN": _text(e.caller_x509_subject_cn),
+        "callerX509SANNameCN": _text(e.caller_x509_san_name_cn),
+        "callerX509SANDNS": _text(e.caller_x509_san_dns),
+        "callerX509SANURI": _text(e.caller_x509_san_uri),
+    }
+
+
+def start_time(epoch: float) -> str:
+    """`YYYY-MM-DDTHH:MM:SSZ` in UTC, whole seconds (User Guide, startTime)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _text(value: str | None) -> str:
+    return value if value else PLACEHOLDER
+
+
+def _ms(since: float | None, until: float | None) -> int | str:
+    if since is None or until is None:
+        return PLACEHOLDER
+    return max(0, round((until - since) * 1000))
+
+
+@dataclass(frozen=True, slots=True)
+class LogTarget:
+    """One resource whose subscriptions log an exchange, and the destination ARNs they deliver to."""
+
+    resource_id: str  # svc-... or sn-...
+    account: str
+    region: str
+    destinations: tuple[str, ...]
+
+
+def log_targets(exchange: Exchange, log_destinations: Mapping[str, tuple[str, ...]]) -> tuple[LogTarget, ...]:
+    """Which subscriptions log this exchange: the service's, and the service network's for traffic from its
+    VPCs (CreateAccessLogSubscription: the service network owner sees "traffic originated from VPCs associated
+    with that network"). `log_destinations` is `Snapshot.log_destinations` (resource id -> destination ARNs)."""
+    found = []
+    if exchange.service is not None:
+        service = exchange.service
+        found.append(LogTarget(service.id, service.account, service.region, log_destinations.get(service.id, ())))
+    network_arn = exchange.through_network
+    if network_arn:
+        _, _, _, region, account, resource = network_arn.split(":", 5)
+        network_id = resource.rpartition("/")[2]
+        found.append(LogTarget(network_id, account, region, log_destinations.get(network_id, ())))
+    return tuple(target for target in found if target.destinations)
+
+
+_PARTITION = r"arn:aws(?:-[a-z]+)*"
+_CLOUDWATCH = re.compile(
+    _PARTITION + r":logs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):log-group:(?P<name>[A-Za-z0-9_./#-]{1,512})(?::\*)?"
+)
+_S3 = re.compile(_PARTITION + r":s3:::(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?")
+_FIREHOSE = re.compile(
+    _PARTITION + r":firehose:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):deliverystream/(?P<name>[A-Za-z0-9_.-]{1,64})"
+)
+_RESOURCE_ID = re.compile(r"[a-z]{2,5}-[0-9a-z]{1,32}")
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z0-9-]{1,32}")
+
+
+def destination_path(destination_arn: str, resource_id: str, account: str, region: str, when: float) -> PurePath:
+    """Where records for `resource_id` sent to `destination_arn` at `when` land, relative to STATE_DIR/logs.
+
+    - CloudWatch Logs `arn:aws:logs:R:A:log-group:NAME[:*]` -> `cloudwatch/A/R/NAME/<resource-id>.log`, one
+      file per log stream, and Lattice writes one stream per logged resource.
+    - S3 `arn:aws:s3:::BUCKET[/PREFIX]` -> AWS's key (reference 2.8) under `s3/`, with `<account>`/`<region>`
+      of the logged resource, one object per 5-minute window. Deviation: plain JSON lines, not `.json.gz`, and
+      the `<hash>` is derived from the destination, resource and window (AWS's is random) so several worker
+      processes append to the same object.
+    - Firehose `arn:aws:firehose:R:A:deliverystream/NAME` -> `firehose/A/R/NAME.log`.
+
+    Names are percent-encoded where they could leave the directory (a log group's `/`, an S3 prefix's `..`).
+    Raises UnsupportedDestinationError for any other ARN, ValueError for a malformed id, account or region.
+    """
+    _check(resource_id, _RESOURCE_ID, "resource id")
+    if match := _CLOUDWATCH.fullmatch(destination_arn):
+        group = _segment(match["name"])
+        return PurePosixPath("cloudwatch", match["account"], match["region"], group, f"{resource_id}.log")
+    if match := _FIREHOSE.fullmatch(destination_arn):
+        return PurePosixPath("firehose", match["account"], match["region"], f"{match['name']}.log")
+    if match := _S3.fullmatch(destination_arn):
+        _check(account, _ACCOUNT, "account")
+        _check(region, _REGION, "region")
+        return _s3_key(destination_arn, match["bucket"], match["prefix"] or "", resource_id, account, region, when)
+    raise UnsupportedDestinationError(
+        f"{destination_arn!r} is not a CloudWatch Logs log group, S3 bucket or Firehose delivery stream ARN"
+    )
+
+
+def _s3_key(
+    arn: str, bucket: str, prefix: str, resource_id: str, account: str, region: str, when: float
+) -> PurePosixPath:
+    # User Guide: bucket/prefix/AWSLogs/accountId/VpcLattice/AccessLogs/region/YYYY/MM/DD/resource-id/
+    #   accountId_VpcLatticeAccessLogs_region_resource-id_YYYYMMDDTHHmmZ_hash.json.gz
+    window = int(when // S3_WINDOW_SECONDS) * S3_WINDOW_SECONDS
+    moment = datetime.fromtimestamp(window, UTC)
+    digest = hashlib.sha256(f"{arn}\n{resource_id}\n{window}".encode()).hexdigest()[:8]
+    name = f"{account}_VpcLatticeAccessLogs_{region}_{resource_id}_{moment:%Y%m%dT%H%MZ}_{digest}.json"
+    prefix_parts = [_segment(part) for part in prefix.split("/") if part]
+    return PurePosixPath(
+        "s3",
+        bucket,
+        *prefix_parts,
+        "AWSLogs",
+        account,
+        "VpcLattice",
+        "AccessLogs",
+        region,
+        f"{moment:%Y}",
+        f"{moment:%m}",
+        f"{moment:%d}",
+        resource_id,
+        name,
+    )
+
+
+def _segment(name: str) -> str:
+    """One safe path segment for a name: everything but letters, digits and `-_.~` percent-encoded, and the
+    names `.` and `..` spelled `%2E` and `%2E%2E`."""
+    encoded = quote(name, safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
+def _check(value: str, pattern: re.Pattern[str], what: str) -> None:
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{what} {value!r} does not look like one")

@@ -1,0 +1,136 @@
+"""Writing access log records to files under STATE_DIR/logs: the only I/O of access logging.
+
+Records are buffered as JSON lines per file and appended in batches. Safe with several data-plane worker
+processes writing the same files: every file is opened with O_APPEND and each flush writes its batch with one
+write() call, so the kernel places each batch whole at the end of the file and lines never interleave (POSIX
+write(2): with O_APPEND "the file offset shall be set to the end of the file prior to each write and no
+intervening file modification operation shall occur between changing the file offset and the write operation").
+Files are opened and closed on every flush: no handles to leak, and a deleted or rotated file is recreated.
+Where each destination lands is decided by the pure `accesslog.destination_path`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from latticework.dataplane.accesslog import UnsupportedDestinationError, destination_path
+
+__all__ = ["AccessLogSink", "encode_record"]
+
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """One JSON line (compact, UTF-8, newline-terminated). json escapes control characters, so a value can
+    never break the line."""
+    return (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+class AccessLogSink:
+    """Buffers access log lines per file and appends them at most every `max_delay` seconds or `max_bytes`.
+
+    Never reads the clock: callers pass `now` to `write` and should call `flush_if_due(now)` on a timer (every
+    `max_delay`) so a quiet relay still delivers; `close()` flushes everything. Create one sink per process
+    (after forking), never share one across a fork. Write errors (disk full, permissions) drop that batch and
+    are counted in `dropped_lines` / kept in `last_error`, because access logs must never fail a request (on
+    AWS delivery is best effort too).
+    """
+
+    def __init__(self, logs_dir: Path, *, max_delay: float = 0.1, max_bytes: int = 64 * 1024) -> None:
+        self.logs_dir = logs_dir
+        self.max_delay = max_delay
+        self.max_bytes = max_bytes
+        self.dropped_lines = 0
+        self.unsupported_destinations: set[str] = set()
+        self.last_error: OSError | None = None
+        self._pending: dict[Path, list[bytes]] = {}
+        self._pending_bytes = 0
+        self._oldest: float | None = None  # `now` of the oldest buffered line
+        self._lock = threading.Lock()
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._pending_bytes
+
+    def write(
+        self,
+        destinations: Sequence[str],
+        resource_id: str,
+        account: str,
+        region: str,
+        record: dict[str, Any],
+        now: float,
+    ) -> None:
+        """Buffer `record` for each destination ARN of `resource_id` (owned by `account` in `region`); flush
+        if the buffer is due. Destinations Lattice cannot deliver to are skipped and remembered in
+        `unsupported_destinations`."""
+        line = encode_record(record)
+        files = [path for arn in destinations if (path := self._file(arn, resource_id, account, region, now))]
+        with self._lock:
+            for path in files:
+                self._pending.setdefault(path, []).append(line)
+                self._pending_bytes += len(line)
+            if files and self._oldest is None:
+                self._oldest = now
+        self.flush_if_due(now)
+
+    def flush_if_due(self, now: float) -> bool:
+        """Flush if the oldest buffered line is `max_delay` old or the buffer holds `max_bytes`."""
+        with self._lock:
+            due = self._oldest is not None and (
+                now - self._oldest >= self.max_delay or self._pending_bytes >= self.max_bytes
+            )
+        if due:
+            self.flush()
+        return due
+
+    def flush(self) -> None:
+        """Append every buffered line to its file: one open, one write() and one close per file."""
+        with self._lock:
+            batches, self._pending = self._pending, {}
+            self._pending_bytes = 0
+            self._oldest = None
+        for path, lines in batches.items():
+            try:
+                _append(path, b"".join(lines))
+            except OSError as exc:
+                self.dropped_lines += len(lines)
+                self.last_error = exc
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> AccessLogSink:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _file(self, arn: str, resource_id: str, account: str, region: str, now: float) -> Path | None:
+        try:
+            return self.logs_dir / destination_path(arn, resource_id, account, region, now)
+        except UnsupportedDestinationError:
+            self.unsupported_destinations.add(arn)
+            return None
+
+
+def _append(path: Path, data: bytes) -> None:
+    try:
+        fd = os.open(path, _FLAGS, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, _FLAGS, 0o644)
+    try:
+        view = memoryview(data)
+        while view:  # a regular file takes the whole buffer in one write() unless the disk fills up
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
