@@ -15,6 +15,7 @@ from latticework.control.api.app import ControlApp
 from latticework.control.api.gateway import Gateway
 from latticework.control.backend import Backend
 from latticework.control.store.factory import open_store, redact
+from latticework.dataplane.server import DataPlane
 
 __all__ = ["build_app", "serve"]
 
@@ -22,9 +23,11 @@ DEFAULT_API_PORT = 9750
 
 
 def build_app(state_dir: Path, settings: Settings, store_url: str | None = None) -> ControlApp:
-    """The API app on the store `store_url` names (None: SQLite at STATE_DIR/latticework.db)."""
+    """The API app on the store `store_url` names (None: SQLite at STATE_DIR/latticework.db), with the data
+    plane started and stopped by its lifespan, in the same event loop and on the same store."""
     store = open_store(store_url, state_dir)
-    return ControlApp(Gateway(Backend(store, settings)))
+    dataplane = DataPlane(store, state_dir)
+    return ControlApp(Gateway(Backend(store, settings)), on_startup=[dataplane.start], on_shutdown=[dataplane.stop])
 
 
 def serve(

@@ -242,6 +242,6 @@ def _vpcs(by_kind: Mapping[str, list[Record]], networks: Mapping[str, Record], n
 def _log_destinations(subscriptions: Iterable[Record]) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = defaultdict(list)
     for record in subscriptions:
-        if record.doc.get("serviceNetworkLogType", "SERVICE") == "SERVICE":
+        if (record.doc.get("serviceNetworkLogType") or "SERVICE") == "SERVICE":
             found[record.parent or ""].append(record.doc["destinationArn"])
     return {owner: tuple(arns) for owner, arns in found.items()}

@@ -4,6 +4,7 @@ Also answers `GET /_latticework/health`. The only asyncio-facing module of the A
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -14,13 +15,30 @@ __all__ = ["ControlApp"]
 _MAX_BODY = 16 * 1024 * 1024
 
 
+Hook = Callable[[], Awaitable[None]]
+
+
 class ControlApp:
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, on_startup: Sequence[Hook] = (), on_shutdown: Sequence[Hook] = ()) -> None:
         self.gateway = gateway
+        self.on_startup = tuple(on_startup)
+        self.on_shutdown = tuple(on_shutdown)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        """Start what runs beside the API (the data plane) with it, and stop it before the store closes."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await _run_hooks(self.on_startup)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await _run_hooks(self.on_shutdown)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -71,11 +89,6 @@ async def _send(send: Any, status: int, headers: list[tuple[str, str]], body: by
     await send({"type": "http.response.body", "body": body})
 
 
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+async def _run_hooks(hooks: Sequence[Hook]) -> None:
+    for hook in hooks:
+        await hook()

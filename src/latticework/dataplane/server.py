@@ -1,0 +1,127 @@
+"""The data plane of one process: follows the store, keeps an ingress per reachable VPC, relays requests,
+checks target health, writes access logs. `latticework server` runs it next to the API in one event loop.
+I/O module (asyncio)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from pathlib import Path
+
+from latticework.control.store import Store
+from latticework.dataplane.accesslog import access_record, log_targets
+from latticework.dataplane.follower import ConfigFollower
+from latticework.dataplane.ingress import IngressPorts, IngressServers
+from latticework.dataplane.logsink import AccessLogSink
+from latticework.dataplane.relay import Relay, Trace
+from latticework.dataplane.snapshot import ServiceView, Snapshot, TargetGroupView, TargetView
+from latticework.pki.ca import IssuedCertificate, LocalCA
+from latticework.pki.tls import SniRouter
+
+__all__ = ["DataPlane", "instance_registry"]
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05  # config version checks: an API change is live within about this long
+
+
+def instance_registry(state_dir: Path) -> dict[str, str]:
+    """INSTANCE targets' addresses: STATE_DIR/instances.json maps instance IDs to IP addresses
+    ({"i-0123456789abcdef0": "127.0.0.1"}); there is no EC2 to ask."""
+    try:
+        return {str(k): str(v) for k, v in json.loads((state_dir / "instances.json").read_text()).items()}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+class DataPlane:
+    def __init__(self, store: Store, state_dir: Path, *, reuse_port: bool = False) -> None:
+        self.state_dir = state_dir
+        self.follower = ConfigFollower(store)
+        self.instances: dict[str, str] = {}
+        self.ca = LocalCA(state_dir / "pki")
+        self.tls = SniRouter(self.certificate_for)
+        self.logs = AccessLogSink(state_dir / "logs")
+        self.relay = Relay(self.snapshot, self.healthy, self.address_of, self.record, lambda: self.tls.context)
+        self.ingress = IngressServers(IngressPorts(state_dir), self.relay.serve, reuse_port=reuse_port)
+        self._task: asyncio.Task[None] | None = None
+
+    def snapshot(self) -> Snapshot:
+        return self.follower.snapshot
+
+    def healthy(self, group: TargetGroupView) -> frozenset[str]:
+        return frozenset()  # no health checker yet: fail-open routes to every registered target
+
+    def address_of(self, group: TargetGroupView, target: TargetView) -> tuple[str, int] | None:
+        port = target.port or group.port
+        if port is None:
+            return None
+        if group.type == "IP":
+            return target.id, port
+        if group.type == "INSTANCE":
+            address = self.instances.get(target.id)
+            return (address, port) if address else None
+        return None  # LAMBDA and ALB targets are not relayed by this data plane yet
+
+    def certificate_for(self, host: str) -> IssuedCertificate | None:
+        """The certificate a TLS client gets for `host` (by SNI): the service's own for its custom domain, the
+        managed one for its generated name; none (the handshake fails, as on AWS) for anything else."""
+        for service in self.follower.snapshot.services_by_host.get(host, ()):
+            if host == service.dns_name:
+                return self.ca.certificate_for_service_name(host, account=service.account)
+            if service.certificate_arn:
+                return self.ca.get(service.certificate_arn)
+        return None
+
+    def record(self, trace: Trace) -> None:
+        exchange = trace.finished()
+        targets = log_targets(exchange, self.follower.snapshot.log_destinations)
+        if targets:
+            record = access_record(exchange)
+            for target in targets:
+                self.logs.write(
+                    target.destinations, target.resource_id, target.account, target.region, record, exchange.end
+                )
+
+    async def start(self) -> None:
+        await self._refresh()
+        self._task = asyncio.create_task(self._follow())
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self._refresh()
+                self.logs.flush_if_due(time.time())
+            except Exception:
+                log.exception("data plane refresh failed; serving the last config")
+
+    async def _refresh(self) -> None:
+        if self.follower.refresh():
+            self.instances = instance_registry(self.state_dir)
+            snapshot = self.follower.snapshot
+            self._prepare_certificates(snapshot)
+            await self.ingress.sync(v.id for v in snapshot.vpcs.values() if v.network_arn)
+
+    def _prepare_certificates(self, snapshot: Snapshot) -> None:
+        """Issue managed certificates when a snapshot compiles, not inside a TLS handshake (RSA keys take time)."""
+        for services in snapshot.services_by_host.values():
+            for service in services:
+                if _has_https(service):
+                    self.ca.certificate_for_service_name(service.dns_name, account=service.account)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.ingress.close()
+        self.relay.pool.close()
+        self.logs.close()
+
+
+def _has_https(service: ServiceView) -> bool:
+    return any(listener.protocol == "HTTPS" for listener in service.listeners.values())
