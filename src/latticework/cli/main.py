@@ -10,6 +10,7 @@ import typer
 
 from latticework.cli.certs import app as certs_app
 from latticework.cli.logs import logs
+from latticework.cli.vpc import app as vpc_app
 from latticework.config import Settings
 
 __all__ = ["app", "main"]
@@ -40,6 +41,10 @@ def server(
     ] = "us-west-2",
     quota: Annotated[list[str] | None, typer.Option(help="Override a quota, NAME=VALUE (repeatable).")] = None,
     provisioning_seconds: Annotated[float, typer.Option(help="How long new resources stay CREATE_IN_PROGRESS.")] = 0.0,
+    health_interval_scale: Annotated[
+        float,
+        typer.Option(help="Multiply health check intervals and timeouts (tests and demos: 0.02 turns 5 s into 0.1 s)."),
+    ] = 1.0,
     store: Annotated[
         str | None,
         typer.Option(
@@ -64,7 +69,9 @@ def server(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--quota") from None
     try:
-        serve(state_dir, settings, host=host, port=api_port, store_url=store)
+        serve(
+            state_dir, settings, host=host, port=api_port, store_url=store, health_interval_scale=health_interval_scale
+        )
     except StoreUnavailableError as exc:
         typer.echo(f"latticework server: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -72,6 +79,7 @@ def server(
 
 app.command("logs")(logs)
 app.add_typer(certs_app, name="certs")
+app.add_typer(vpc_app, name="vpc")
 
 
 @app.command()

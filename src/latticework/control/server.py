@@ -22,12 +22,19 @@ __all__ = ["build_app", "serve"]
 DEFAULT_API_PORT = 9750
 
 
-def build_app(state_dir: Path, settings: Settings, store_url: str | None = None) -> ControlApp:
+def build_app(
+    state_dir: Path, settings: Settings, store_url: str | None = None, health_interval_scale: float = 1.0
+) -> ControlApp:
     """The API app on the store `store_url` names (None: SQLite at STATE_DIR/latticework.db), with the data
     plane started and stopped by its lifespan, in the same event loop and on the same store."""
     store = open_store(store_url, state_dir)
-    dataplane = DataPlane(store, state_dir)
-    return ControlApp(Gateway(Backend(store, settings)), on_startup=[dataplane.start], on_shutdown=[dataplane.stop])
+    dataplane = DataPlane(store, state_dir, health_interval_scale=health_interval_scale)
+    return ControlApp(
+        Gateway(Backend(store, settings)),
+        on_startup=[dataplane.start],
+        on_shutdown=[dataplane.stop],
+        health=dataplane.health,
+    )
 
 
 def serve(
@@ -36,9 +43,10 @@ def serve(
     host: str = "127.0.0.1",
     port: int = DEFAULT_API_PORT,
     store_url: str | None = None,
+    health_interval_scale: float = 1.0,
 ) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(state_dir, settings, store_url)
+    app = build_app(state_dir, settings, store_url, health_interval_scale)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         app,

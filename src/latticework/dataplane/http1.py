@@ -1,29 +1,25 @@
 """HTTP/1.1 message reading and head writing for the relay, strict per RFC 9112: sans-IO (bytes in, events out).
 
-Owns: `RequestReader` (the client side: request line, header fields, framing, body, pipelined keep-alive
-requests), `ResponseReader` (the upstream side: status line, 1xx interim responses, framing per RFC 9112 6.3),
-the events they emit, and the writers `encode_request_head` / `encode_response_head` / `encode_chunk` /
-`encode_last_chunk` / `END_CHUNK`. Never does I/O: no sockets, no asyncio, no clock; the relay feeds the bytes
-it received and acts on the events.
+Owns `RequestReader` (client side: requests, pipelined keep-alive), `ResponseReader` (upstream side: 1xx
+interim responses, framing per RFC 9112 6.3), their events, and the head/chunk writers. No I/O, no clock.
 
-Why pure Python and not httptools (llhttp): bench/http1.py times both on the same heads in one run and probes
-what llhttp rejects. llhttp refuses any method outside its fixed table (`FOO / HTTP/1.1` is a parse error, but
-Lattice rules match custom methods), and accepts a missing or repeated Host, `HTTP/2.0` request lines,
-`Transfer-Encoding` on HTTP/1.0, 17-digit chunk sizes and heads of any size; it also calls back into Python once
-per header, so the checks and decoding we must add cost as much again. Here a head is decoded once (latin-1, so
-obs-text round-trips) and validated by one C-level regex pass over its field lines; the rest is dict look-ups
-and a few cached checks. Events are NamedTuples, not frozen dataclasses: equally immutable, and built in a
-quarter of the time on this hot path (measured 0.6 vs 2.1 µs for RequestStarted).
+Pure Python rather than httptools (llhttp), chosen by measuring both in bench/http1.py. llhttp alone is 5x
+faster, and a reader on it giving these same events measured ~40% faster (6.7 vs 11.1 µs per 8-header head,
+a lower bound: it lacked most checks), but llhttp refuses methods outside its fixed table (`FOO / HTTP/1.1`;
+Lattice rules match custom methods), so a second parser would be needed anyway, and through httptools the
+chunk-size digits and chunk-extension lengths cannot be bounded; it also accepts a missing or repeated Host,
+`HTTP/2.0`, Transfer-Encoding on HTTP/1.0 and heads of any size. Here a head is decoded once (latin-1, so
+obs-text round-trips), its field lines validated and split by one regex pass; the rest is dict look-ups and
+cached checks. Events are NamedTuples, not frozen dataclasses: as immutable, built 4x faster (0.5 vs 2.1 µs).
 
 Policy (strict where RFC 9112 leaves a choice; Lattice answers 400 to malformed requests):
-- A head (start line, fields, blank line) may be at most `max_head_bytes` (60 KB) with at most `max_headers`
-  (100) fields; Lattice access-log troubleshooting: beyond that, 400. Trailer sections get the same limits.
-- Request targets: the four forms of RFC 9112 3.2; characters: visible ASCII except `"`, `#`, `<`, `>`, with `%`
-  only as a `%XX` escape. `{ } | \\ ^ `` ` are accepted because browsers send them unencoded (WHATWG URL encode
-  sets), as nginx does.
-- Header names are lower-cased in events, values are OWS-stripped str; order and repeats are kept.
-- A head is rejected before any event of its request, so nothing of it is forwarded. A broken body (bad chunk
-  framing) is found after `RequestStarted`: the relay must then abort the upstream request, never complete it.
+- A head (start line, fields, blank line) is at most `max_head_bytes` (60 KB) with at most `max_headers` (100)
+  fields (Lattice access-log troubleshooting: beyond that, 400); trailer sections get the same limits.
+- Targets: the four forms of RFC 9112 3.2, in visible ASCII except `"#<>`, `%` only as `%XX`. `{}|\\^`` ` are
+  accepted: browsers send them unencoded (WHATWG URL encode sets), and nginx accepts them.
+- Header names are lower-cased, values OWS-stripped str; order and repeats are kept.
+- A head is rejected before any event of its request, so nothing of it is forwarded. Broken body framing is
+  found after `RequestStarted`: the relay must then abort the upstream request, never complete it.
 """
 
 from __future__ import annotations
@@ -61,6 +57,7 @@ MAX_CHUNK_LINE = 4096  # a chunk-size line with its extensions; longer is refuse
 MAX_CONTENT_LENGTH = 2**63 - 1
 
 Headers = tuple[tuple[str, str], ...]
+_Buffer = bytes | bytearray
 
 
 class Framing(enum.Enum):
@@ -113,11 +110,12 @@ class Rejected(NamedTuple):
 
 
 Event = RequestStarted | InterimResponse | ResponseStarted | BodyData | MessageEnded | Rejected
-_ENDED = MessageEnded()
-_TITLES = {"host": "Host", "content-length": "Content-Length"}  # events are immutable: the common one is built once
+_ENDED = MessageEnded()  # events are immutable: the common one is built once
+_TITLES = {"host": "Host", "content-length": "Content-Length"}
 
 # RFC 9110 5.6.2 tchar; a field value is HTAB, SP, VCHAR and obs-text (5.5): never CR, LF, NUL, other controls.
 _TCHAR = r"!#$%&'*+\-.^_`|~0-9A-Za-z"
+_TOKEN = re.compile(f"[{_TCHAR}]+")
 _FIELD_LINE = re.compile(rf"(?m)^([{_TCHAR}]+):[ \t]*+([\t\x20-\x7e\x80-\xff]*)\r\n")
 _REQUEST_LINE = re.compile(rf"([{_TCHAR}]+) ([\x21-\x7e]+) (HTTP/[0-9]\.[0-9])")
 _STATUS_LINE = re.compile(r"(HTTP/[0-9]\.[0-9]) ([1-9][0-9][0-9])(?: ([\t\x20-\x7e\x80-\xff]*))?")
@@ -127,7 +125,7 @@ _ORIGIN_FORM = re.compile(rf"/{_TARGET_CHARS}")
 _REG_NAME = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]++|%[0-9A-Fa-f]{2})*+"
 _IP_LITERAL = r"\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]"
 _HOST_FIELD = re.compile(rf"(?:{_IP_LITERAL}|{_REG_NAME})(?::[0-9]*)?")
-_AUTHORITY_FORM = re.compile(rf"(?:{_IP_LITERAL}|{_REG_NAME}):[0-9]{{1,5}}")
+_AUTHORITY_FORM = re.compile(rf"({_IP_LITERAL}|{_REG_NAME}):([0-9]{{1,5}})")
 _ABSOLUTE_FORM = re.compile(rf"(?i:https?)://({_IP_LITERAL}|{_REG_NAME})(?::[0-9]*)?(?:[/?]{_TARGET_CHARS})?")
 _QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 # RFC 9112 7: transfer-coding = token *( OWS ";" OWS token BWS "=" BWS ( token / quoted-string ) ).
@@ -142,50 +140,39 @@ class _Malformed(Exception):
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
-        self.status = status
-        self.reason = reason
+        self.status, self.reason = status, reason
 
 
 # --- head parsing: pure functions over a decoded head -----------------------------------------------------------
 
 
-def _parse_fields(text: str, start: int, max_fields: int) -> Headers:
-    """The field lines of `text` from `start` (each ending CRLF) as (lower-case name, value); _Malformed(400)."""
+def _parse_fields(text: str, start: int, max_fields: int, status: int = 400) -> Headers:
+    """The field lines of `text` from `start` (each ending CRLF) as (lower-case name, value)."""
     found = _FIELD_LINE.findall(text, start)
     # Each match is one whole line from a line start; as many matches as LFs means every line matched, so no
     # obs-fold, bare CR or LF, control character, bad name or whitespace before a colon slipped through.
     if len(found) != text.count("\n", start):
-        raise _Malformed(400, _diagnose_fields(text[start:]))
+        raise _Malformed(status, _diagnose_fields(text[start:]))
     if len(found) > max_fields:
-        raise _Malformed(400, f"more than {max_fields} header fields")
+        raise _Malformed(status, f"more than {max_fields} header fields")
     return tuple([(name.lower(), value.rstrip(" \t")) for name, value in found])
 
 
 def _diagnose_fields(block: str) -> str:
     """Why a field block failed to parse (the error path only)."""
-    for line in block.split("\r\n")[:-1]:
-        name, colon, _ = line.partition(":")
-        if _FIELD_LINE.fullmatch(line + "\r\n"):
-            continue
-        if line[:1] in (" ", "\t"):
-            return "obsolete line folding in header fields"  # RFC 9112 5.2: we reject rather than unfold
-        if "\n" in line or "\r" in line:
-            return "bare CR or LF in header fields"
-        if not colon:
-            return "header line without a colon"
-        if name != name.rstrip(" \t"):
-            return "whitespace between a header name and its colon"  # RFC 9112 5.1: MUST reject, 400
-        if not re.fullmatch(f"[{_TCHAR}]+", name):
-            return "header name is not a token"
-        return "invalid character in a header value"
-    return "malformed header fields"
+    bad = next(line for line in block.split("\r\n") if not _FIELD_LINE.fullmatch(line + "\r\n"))
+    name = bad.partition(":")[0]
+    if bad[:1] in (" ", "\t"):
+        return "obsolete line folding in header fields"  # RFC 9112 5.2: we reject rather than unfold
+    if "\n" in bad or "\r" in bad:
+        return "bare CR or LF in header fields"
+    if name != name.rstrip(" \t"):
+        return "whitespace between a header name and its colon"  # RFC 9112 5.1: MUST reject, 400
+    return "invalid character in a header value" if ":" in bad and _TOKEN.fullmatch(name) else "malformed header line"
 
 
-def _index(fields: Headers, singles: tuple[str, ...], status: int) -> dict[str, str]:
-    """Name -> value; repeated names joined with ", " (RFC 9110 5.3), except `singles`, which must not repeat."""
-    index = dict(fields)
-    if len(index) == len(fields):
-        return index
+def _merge_repeats(fields: Headers, singles: tuple[str, ...], status: int) -> dict[str, str]:
+    """Name -> value with repeated names joined by ", " (RFC 9110 5.3), except `singles`: they must not repeat."""
     collected: dict[str, list[str]] = {}
     for name, value in fields:
         collected.setdefault(name, []).append(value)
@@ -246,7 +233,8 @@ def _valid_host(value: str) -> bool:
 def _check_target(method: str, target: str) -> None:
     # RFC 9112 3.2: origin-form; absolute-form (http/https); authority-form only for CONNECT; "*" only OPTIONS.
     if method == "CONNECT":
-        ok = _AUTHORITY_FORM.fullmatch(target) is not None
+        authority = _AUTHORITY_FORM.fullmatch(target)
+        ok = authority is not None and authority[1] != "" and int(authority[2]) <= 65535
     elif target[0] == "/":
         ok = _ORIGIN_FORM.fullmatch(target) is not None
     elif target == "*":
@@ -259,7 +247,7 @@ def _check_target(method: str, target: str) -> None:
         raise _Malformed(400, "invalid request target")
 
 
-def parse_request_head(text: str, max_fields: int = MAX_HEADERS) -> RequestStarted:
+def _parse_request_head(text: str, max_fields: int = MAX_HEADERS) -> RequestStarted:
     """A request head (request line and field lines, each ending CRLF, no blank line) to its event."""
     line_end = text.index("\r\n")
     line = _REQUEST_LINE.fullmatch(text, 0, line_end)
@@ -271,9 +259,11 @@ def parse_request_head(text: str, max_fields: int = MAX_HEADERS) -> RequestStart
     if target[0] != "/" or method == "CONNECT" or _ORIGIN_FORM.fullmatch(target) is None:
         _check_target(method, target)  # other forms, and the error path
     fields = _parse_fields(text, line_end + 2, max_fields)
-    index = _index(fields, ("host", "content-length"), 400)
+    index = dict(fields)
+    if len(index) != len(fields):
+        index = _merge_repeats(fields, ("host", "content-length"), 400)
     host = index.get("host")
-    # RFC 9112 3.2: 400 for an HTTP/1.1 request without Host, with two (see _index) or with an invalid one.
+    # RFC 9112 3.2: 400 for an HTTP/1.1 request without Host, with two (see _merge_repeats) or an invalid one.
     if host is None and version == "HTTP/1.1":
         raise _Malformed(400, "missing Host")
     if host is not None and not _valid_host(host):
@@ -304,7 +294,7 @@ def _response_framing(status: int, method: str, index: dict[str, str]) -> tuple[
     return Framing.CLOSE, None  # 6.3 item 4: chunked is not final -> the body runs until close
 
 
-def parse_response_head(text: str, method: str, max_fields: int = MAX_HEADERS) -> ResponseStarted | InterimResponse:
+def _parse_response_head(text: str, method: str, max_fields: int = MAX_HEADERS) -> ResponseStarted | InterimResponse:
     """A response head (status line and field lines, each ending CRLF) to its event; raises _Malformed(502)."""
     line_end = text.index("\r\n")
     line = _STATUS_LINE.fullmatch(text, 0, line_end)
@@ -313,21 +303,27 @@ def parse_response_head(text: str, method: str, max_fields: int = MAX_HEADERS) -
     version, status, reason = line[1], int(line[2]), line[3] or ""
     if version not in _VERSIONS:
         raise _Malformed(502, f"upstream answered {version}")
-    try:
-        fields = _parse_fields(text, line_end + 2, max_fields)
-    except _Malformed as error:
-        raise _Malformed(502, f"upstream head: {error.reason}") from None
+    fields = _parse_fields(text, line_end + 2, max_fields, 502)
     if status < 200:
         if status == 101:
             raise _Malformed(502, "upstream switched protocols (upgrades are not supported)")
         return InterimResponse(status, reason, fields)
-    index = _index(fields, ("content-length",), 502)
+    index = dict(fields)
+    if len(index) != len(fields):
+        index = _merge_repeats(fields, ("content-length",), 502)
     framing, length = _response_framing(status, method, index)
     persists = framing is not Framing.CLOSE and _persists(version, index.get("connection"))
     return ResponseStarted(status, reason, version, fields, framing, length, persists)
 
 
 # --- the readers ------------------------------------------------------------------------------------------------
+
+
+def _bytes(buf: _Buffer, start: int, stop: int) -> bytes:
+    """buf[start:stop] as bytes, without a copy when that is all of a bytes object."""
+    if type(buf) is bytes:
+        return buf if start == 0 and stop == len(buf) else buf[start:stop]
+    return bytes(memoryview(buf)[start:stop])
 
 
 class _MessageReader:
@@ -341,15 +337,13 @@ class _MessageReader:
     _many_messages = False  # requests: pipelined keep-alive requests follow; responses: one per reader
 
     def __init__(self, max_head_bytes: int, max_headers: int) -> None:
-        self._max_head_bytes = max_head_bytes
-        self._max_headers = max_headers
-        self._buf = b""
+        self._max_head_bytes, self._max_headers = max_head_bytes, max_headers
+        self._buf = bytearray()  # bytes received and not consumed yet (grows in place: a slow drip stays linear)
         self._scan = 0  # where in _buf the search for the end of a head or trailer block resumes
         self._remaining = 0  # bytes left of the current Content-Length body or chunk
-        self._after_data: Callable[[list[Event]], None] = self._end_body
-        self._step: Callable[[bytes, int, list[Event]], int] = self._read_head
-        self._finished = False
-        self._keep_alive = False
+        self._after_data: Callable[[list[Event]], None] = self._end_message
+        self._step: Callable[[_Buffer, int, list[Event]], int] = self._read_head
+        self._finished, self._keep_alive = False, False
 
     @property
     def finished(self) -> bool:
@@ -370,17 +364,22 @@ class _MessageReader:
         if self._finished:
             self._keep_alive = False  # bytes after what had to be the last message: no reuse
             return []
-        buf = self._buf + data if self._buf else bytes(data)
+        buf: _Buffer = data
+        if self._buf:  # the rest of a message already begun: read it in place, not by copying all of it again
+            self._buf += data
+            buf = self._buf
         events: list[Event] = []
         pos = 0
         while pos < len(buf) and (step := self._step(buf, pos, events)) >= 0:
             pos = step
         if self._finished:
             self._keep_alive = self._keep_alive and pos == len(buf)
-            self._buf = b""
+            self._buf.clear()
+        elif buf is self._buf:
+            del self._buf[:pos]
         else:
-            self._buf = buf[pos:]
-            self._scan = max(0, self._scan - pos)
+            self._buf += memoryview(buf)[pos:]
+        self._scan = max(0, self._scan - pos)
         return events
 
     def _reject(self, events: list[Event], status: int, reason: str) -> int:
@@ -393,32 +392,23 @@ class _MessageReader:
         self._finished = True
         self._step = self._idle
 
-    def _idle(self, buf: bytes, pos: int, events: list[Event]) -> int:
+    def _idle(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
         return -1
 
-    def _find_block(self, buf: bytes, pos: int, events: list[Event], what: str) -> int:
-        """The end of a head or trailer block (where its CRLF CRLF starts), or -1 after waiting or rejecting."""
-        end = buf.find(b"\r\n\r\n", max(pos, self._scan))
-        if end < 0 or end + 4 - pos > self._max_head_bytes:
-            return self._incomplete_block(buf, pos, end, events, what)
-        self._scan = 0
-        return end
-
-    def _incomplete_block(self, buf: bytes, pos: int, end: int, events: list[Event], what: str) -> int:
+    def _incomplete_block(self, buf: _Buffer, pos: int, end: int, events: list[Event], what: str) -> int:
         """Wait for more of a block, or refuse it: too large, or a bare LF (its CRLF CRLF would never come)."""
         if end < 0 and len(buf) - pos <= self._max_head_bytes:
-            if buf.find(b"\n\n", pos) >= 0:
+            if buf.find(b"\n\n", max(pos, self._scan)) >= 0:
                 return self._reject(events, self._error_status, f"bare LF in the {what}")
             self._scan = max(pos, len(buf) - 3)  # resume the search here: no quadratic rescans of a slow drip
             return -1
         return self._reject(events, self._error_status, f"{what} larger than {self._max_head_bytes} bytes")
 
-    def _read_head(self, buf: bytes, pos: int, events: list[Event]) -> int:
-        if self._many_messages:  # RFC 9112 2.2: a server SHOULD ignore empty lines before a request line
+    def _read_head(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
+        if buf[pos] == 13 and self._many_messages:  # RFC 9112 2.2: SHOULD ignore empty lines before a request
             while buf.startswith(b"\r\n", pos):
                 pos += 2
-        # The _find_block fast path, inlined: this is the per-request hot path.
-        end = buf.find(b"\r\n\r\n", max(pos, self._scan))
+        end = buf.find(b"\r\n\r\n", max(pos, self._scan) if self._scan else pos)
         if end < 0 or end + 4 - pos > self._max_head_bytes:
             return self._incomplete_block(buf, pos, end, events, "head")
         self._scan = 0
@@ -433,38 +423,35 @@ class _MessageReader:
 
     def _start_body(self, framing: Framing, length: int | None, events: list[Event]) -> None:
         if framing is Framing.LENGTH and length:
-            self._remaining, self._after_data, self._step = length, self._end_body, self._read_data
+            self._remaining, self._after_data, self._step = length, self._end_message, self._read_data
         elif framing is Framing.CHUNKED:
             self._step = self._read_chunk_line
         elif framing is Framing.CLOSE:
             self._step = self._read_until_close
         else:
-            self._end_message(events, ())
+            self._end_message(events)
 
-    def _end_body(self, events: list[Event]) -> None:
-        self._end_message(events, ())
-
-    def _end_message(self, events: list[Event], trailers: Headers) -> None:
+    def _end_message(self, events: list[Event], trailers: Headers = ()) -> None:
         events.append(MessageEnded(trailers) if trailers else _ENDED)
         if self._keep_alive and self._many_messages:
             self._step = self._read_head  # the next pipelined request
         else:
             self._finish()
 
-    def _read_data(self, buf: bytes, pos: int, events: list[Event]) -> int:
+    def _read_data(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
         """Content-Length bytes or one chunk's data: `_remaining` bytes, then `_after_data`."""
         take = min(len(buf) - pos, self._remaining)
-        events.append(BodyData(buf if take == len(buf) else buf[pos : pos + take]))
+        events.append(BodyData(_bytes(buf, pos, pos + take)))
         self._remaining -= take
         if not self._remaining:
             self._after_data(events)
         return pos + take
 
-    def _read_until_close(self, buf: bytes, pos: int, events: list[Event]) -> int:
-        events.append(BodyData(buf[pos:] if pos else buf))
+    def _read_until_close(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
+        events.append(BodyData(_bytes(buf, pos, len(buf))))
         return len(buf)
 
-    def _read_chunk_line(self, buf: bytes, pos: int, events: list[Event]) -> int:
+    def _read_chunk_line(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
         end = buf.find(b"\r\n", pos, pos + MAX_CHUNK_LINE + 2)
         if end < 0:
             if len(buf) - pos > MAX_CHUNK_LINE:
@@ -485,7 +472,7 @@ class _MessageReader:
     def _end_chunk(self, events: list[Event]) -> None:
         self._step = self._read_chunk_crlf
 
-    def _read_chunk_crlf(self, buf: bytes, pos: int, events: list[Event]) -> int:
+    def _read_chunk_crlf(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
         ending = buf[pos : pos + 2]
         if ending == b"\r\n":
             self._step = self._read_chunk_line
@@ -494,15 +481,18 @@ class _MessageReader:
             return -1
         return self._reject(events, self._error_status, "chunk data not followed by CRLF")
 
-    def _read_trailers(self, buf: bytes, pos: int, events: list[Event]) -> int:
-        if buf.startswith(b"\r\n", pos):
-            self._end_message(events, ())
-            return pos + 2
-        if buf[pos:] == b"\r":
-            return -1
-        end = self._find_block(buf, pos, events, "trailer section")
-        if end < 0:
-            return -1
+    def _read_trailers(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
+        if buf[pos] in b"\r\n":  # no trailers: CRLF, or a bare CR/LF that no CRLF CRLF will ever follow
+            if buf.startswith(b"\r\n", pos):
+                self._end_message(events)
+                return pos + 2
+            if buf[pos] == 13 and len(buf) - pos == 1:
+                return -1
+            return self._reject(events, self._error_status, "bare CR or LF after the last chunk")
+        end = buf.find(b"\r\n\r\n", max(pos, self._scan))
+        if end < 0 or end + 4 - pos > self._max_head_bytes:
+            return self._incomplete_block(buf, pos, end, events, "trailer section")
+        self._scan = 0
         try:
             trailers = _parse_fields(buf[pos : end + 2].decode("latin-1"), 0, self._max_headers)
         except _Malformed as error:
@@ -522,13 +512,11 @@ class RequestReader(_MessageReader):
         self._keep_alive = True
 
     def _on_head(self, text: str, events: list[Event]) -> None:
-        started = parse_request_head(text, self._max_headers)
+        started = _parse_request_head(text, self._max_headers)
         events.append(started)
         self._keep_alive = started.keep_alive
-        if started.framing is Framing.NONE:  # the common GET: end it here, without the framing dispatch
-            events.append(_ENDED)
-            if not started.keep_alive:
-                self._finish()
+        if started.framing is Framing.NONE:  # the common GET: ended here, without the framing dispatch
+            self._end_message(events)
         else:
             self._start_body(started.framing, started.content_length, events)
 
@@ -557,7 +545,7 @@ class ResponseReader(_MessageReader):
         self._method = request_method
 
     def _on_head(self, text: str, events: list[Event]) -> None:
-        head = parse_response_head(text, self._method, self._max_headers)
+        head = _parse_response_head(text, self._method, self._max_headers)
         events.append(head)
         if isinstance(head, ResponseStarted):
             self._keep_alive = head.keep_alive

@@ -223,7 +223,9 @@ class _ClientConnection:
     async def _request(self, started: http1.RequestStarted, pending: list[http1.Event]) -> bool:
         exchange = Trace(start=time.time(), vpc=self._vpc(), source=self.source, request_id=str(uuid.uuid4()))
         headers = started.header_map
-        exchange.method, exchange.target = started.method, started.target
+        absolute = started.target.startswith(("http://", "https://"))
+        # requestPath is the path and query as the target sees them, whatever form the client used.
+        exchange.method, exchange.target = started.method, _origin_form(started.target) if absolute else started.target
         exchange.user_agent = headers.get("user-agent", "-")
         exchange.scheme = self.scheme
         if started.method == "CONNECT":

@@ -10,10 +10,13 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from latticework.control.store import Store
 from latticework.dataplane.accesslog import access_record, log_targets
 from latticework.dataplane.follower import ConfigFollower
+from latticework.dataplane.healthcheck import HealthChecker
+from latticework.dataplane.healthstore import StoreHealthSink
 from latticework.dataplane.ingress import IngressPorts, IngressServers
 from latticework.dataplane.logsink import AccessLogSink
 from latticework.dataplane.relay import Relay, Trace
@@ -38,22 +41,32 @@ def instance_registry(state_dir: Path) -> dict[str, str]:
 
 
 class DataPlane:
-    def __init__(self, store: Store, state_dir: Path, *, reuse_port: bool = False) -> None:
+    def __init__(
+        self, store: Store, state_dir: Path, *, reuse_port: bool = False, health_interval_scale: float = 1.0
+    ) -> None:
         self.state_dir = state_dir
         self.follower = ConfigFollower(store)
         self.instances: dict[str, str] = {}
         self.ca = LocalCA(state_dir / "pki")
         self.tls = SniRouter(self.certificate_for)
         self.logs = AccessLogSink(state_dir / "logs")
-        self.relay = Relay(self.snapshot, self.healthy, self.address_of, self.record, lambda: self.tls.context)
+        self.checker = HealthChecker(
+            self.snapshot,
+            self.address_of,
+            StoreHealthSink(store, self.snapshot),
+            interval_scale=health_interval_scale,
+        )
+        self.relay = Relay(self.snapshot, self.checker.healthy, self.address_of, self.record, lambda: self.tls.context)
         self.ingress = IngressServers(IngressPorts(state_dir), self.relay.serve, reuse_port=reuse_port)
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.live_version = 0  # the config version whose ingresses, certificates and checks are all in place
 
     def snapshot(self) -> Snapshot:
         return self.follower.snapshot
 
-    def healthy(self, group: TargetGroupView) -> frozenset[str]:
-        return frozenset()  # no health checker yet: fail-open routes to every registered target
+    def health(self) -> dict[str, Any]:
+        """For /_latticework/health: the config version traffic is served with, and whether the store answers."""
+        return {"dataPlaneVersion": self.live_version, "storeReachable": self.follower.healthy_store}
 
     def address_of(self, group: TargetGroupView, target: TargetView) -> tuple[str, int] | None:
         port = target.port or group.port
@@ -88,7 +101,7 @@ class DataPlane:
 
     async def start(self) -> None:
         await self._refresh()
-        self._task = asyncio.create_task(self._follow())
+        self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self.checker.run())]
 
     async def _follow(self) -> None:
         while True:
@@ -104,7 +117,9 @@ class DataPlane:
             self.instances = instance_registry(self.state_dir)
             snapshot = self.follower.snapshot
             self._prepare_certificates(snapshot)
+            self.checker.reconcile()
             await self.ingress.sync(v.id for v in snapshot.vpcs.values() if v.network_arn)
+            self.live_version = snapshot.version
 
     def _prepare_certificates(self, snapshot: Snapshot) -> None:
         """Issue managed certificates when a snapshot compiles, not inside a TLS handshake (RSA keys take time)."""
@@ -114,10 +129,11 @@ class DataPlane:
                     self.ca.certificate_for_service_name(service.dns_name, account=service.account)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        self.checker.stop()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self.ingress.close()
         self.relay.pool.close()
         self.logs.close()

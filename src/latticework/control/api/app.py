@@ -19,8 +19,15 @@ Hook = Callable[[], Awaitable[None]]
 
 
 class ControlApp:
-    def __init__(self, gateway: Gateway, on_startup: Sequence[Hook] = (), on_shutdown: Sequence[Hook] = ()) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        on_startup: Sequence[Hook] = (),
+        on_shutdown: Sequence[Hook] = (),
+        health: Callable[[], dict[str, Any]] = dict,
+    ) -> None:
         self.gateway = gateway
+        self.health = health
         self.on_startup = tuple(on_startup)
         self.on_shutdown = tuple(on_shutdown)
 
@@ -45,13 +52,8 @@ class ControlApp:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
         if path == "/_latticework/health":
-            version = self.gateway.backend.store.config_version()
-            await _send(
-                send,
-                200,
-                [("content-type", "application/json")],
-                json.dumps({"status": "ok", "configVersion": version}).encode(),
-            )
+            report = {"status": "ok", "configVersion": self.gateway.backend.store.config_version(), **self.health()}
+            await _send(send, 200, [("content-type", "application/json")], json.dumps(report).encode())
             return
         body = await _read_body(receive)
         if body is None:

@@ -1,0 +1,248 @@
+"""Real traffic through a real server: VPC ingress, service selection, rules, weights, headers, health, logs."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from topology import Network, eventually, forward, get_json
+
+from latticework.cli.vpc import vpc_environment
+
+
+def test_request_through_the_vpc_ingress_reaches_the_target_with_lattice_headers(
+    network: Network, backend: Any
+) -> None:
+    vpc = network.add_vpc("ui")
+    group = network.target_group("checkout-tg", backend("checkout"))
+    service = network.service("checkout", forward((group, 100)))
+    opener = network.opener(vpc)
+    host = service["dnsEntry"]["domainName"]
+    spoofed = {
+        "x-amzn-source-vpc": "vpc-0ffffffffffffffff",
+        "x-amzn-lattice-identity": "Principal=arn:aws:iam::1:root",
+        "x-forwarded-for": "6.6.6.6",
+    }
+    status, headers, echoed = get_json(opener, f"http://{host}/cart?item=1", headers=spoofed)
+    assert status == 200 and echoed["backend"] == "checkout"
+    assert echoed["path"] == "/cart?item=1"
+    seen = echoed["headers"]
+    assert seen["host"] == host
+    assert seen["x-amzn-source-vpc"] == vpc
+    assert seen["x-forwarded-for"] == "127.0.0.1" and seen["x-forwarded-proto"] == "http"
+    assert seen["x-forwarded-port"] == "80"
+    assert seen["x-amzn-lattice-network"] == f"SourceVpcArn=arn:aws:ec2:us-west-2:000000000000:vpc/{vpc}"
+    assert seen["x-amzn-lattice-target"] == (
+        f"ServiceArn={service['arn']}; ServiceNetworkArn={network.network['arn']}; "
+        f"TargetGroupArn=arn:aws:vpc-lattice:us-west-2:000000000000:targetgroup/{group}"
+    )
+    assert "x-amzn-lattice-identity" not in seen
+    assert headers["x-amzn-requestid"] == seen["x-amzn-requestid"]
+
+
+def test_two_vpcs_reach_the_service_and_an_unassociated_vpc_gets_404(network: Network, backend: Any) -> None:
+    ui, other = network.add_vpc("ui"), network.add_vpc("other-app")
+    service = network.service("orders", forward((network.target_group("orders-tg", backend("orders")), 100)))
+    url = f"http://{service['dnsEntry']['domainName']}/orders"
+    for vpc in (ui, other):
+        assert get_json(network.opener(vpc), url)[2]["backend"] == "orders"
+    # A VPC on another service network has an ingress too, but this service is not in its network.
+    elsewhere = network.lattice.create_service_network(name="elsewhere")
+    outside = network.add_vpc("outside", associate=False)
+    network.lattice.create_service_network_vpc_association(
+        serviceNetworkIdentifier=elsewhere["id"], vpcIdentifier=outside
+    )
+    status, _, body = get_json(network.opener(outside), url)
+    assert (status, body) == (404, "Non Existent Service")
+
+
+def test_direct_mode_routes_by_host_header(network: Network, backend: Any) -> None:
+    vpc = network.add_vpc("ui")
+    service = network.service("direct", forward((network.target_group("direct-tg", backend("direct")), 100)))
+    port = network.ingress_port(vpc)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/x", headers={"Host": service["dnsEntry"]["domainName"]})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert json.loads(response.read())["backend"] == "direct"
+
+
+def test_rules_route_by_path_header_and_method_with_fixed_responses(network: Network, backend: Any) -> None:
+    vpc = network.add_vpc("ui")
+    groups = {name: network.target_group(f"{name}-tg", backend(name)) for name in ("default", "api", "beta", "post")}
+    service = network.service("routed", forward((groups["default"], 100)))
+    [listener] = network.lattice.list_listeners(serviceIdentifier=service["id"])["items"]
+    ids = {"serviceIdentifier": service["id"], "listenerIdentifier": listener["id"]}
+    rules = [
+        (10, {"pathMatch": {"match": {"prefix": "/api"}}}, forward((groups["api"], 1))),
+        (20, {"headerMatches": [{"name": "x-channel", "match": {"exact": "beta"}}]}, forward((groups["beta"], 1))),
+        (30, {"method": "POST"}, forward((groups["post"], 1))),
+        (
+            40,
+            {"pathMatch": {"match": {"exact": "/gone"}, "caseSensitive": True}},
+            {"fixedResponse": {"statusCode": 404}},
+        ),
+        (50, {"pathMatch": {"match": {"exact": "/broken"}}}, _fixed(500)),
+    ]
+    for priority, match, action in rules:
+        network.lattice.create_rule(
+            **ids, name=f"r{priority}", priority=priority, match={"httpMatch": match}, action=action
+        )
+    network.settle()
+    opener, host = network.opener(vpc), service["dnsEntry"]["domainName"]
+
+    def where(path: str, **kwargs: Any) -> Any:
+        status, _, body = get_json(opener, f"http://{host}{path}", **kwargs)
+        return body["backend"] if status == 200 else status
+
+    assert where("/API/v1") == "api"
+    assert where("/shop", headers={"X-Channel": "BETA"}) == "beta"
+    assert where("/shop", method="POST", data=b"{}") == "post"
+    assert where("/gone") == 404 and where("/GONE") == "default"
+    assert where("/broken") == 500
+    assert where("/shop") == "default"
+
+
+def test_weights_80_20_hold_within_5_points_over_1000_requests(network: Network, backend: Any) -> None:
+    vpc = network.add_vpc("ui")
+    blue, green = network.target_group("blue", backend("blue")), network.target_group("green", backend("green"))
+    service = network.service("weighted", forward((blue, 80), (green, 20)))
+    opener, url = network.opener(vpc), f"http://{service['dnsEntry']['domainName']}/"
+    counts = Counter(get_json(opener, url)[2]["backend"] for _ in range(1000))
+    assert abs(counts["blue"] / 1000 - 0.80) <= 0.05 and counts["blue"] + counts["green"] == 1000
+
+
+def test_an_api_change_is_live_without_restart(network: Network, backend: Any) -> None:
+    vpc = network.add_vpc("ui")
+    blue, green = network.target_group("blue", backend("blue")), network.target_group("green", backend("green"))
+    service = network.service("shifting", forward((blue, 100)))
+    [listener] = network.lattice.list_listeners(serviceIdentifier=service["id"])["items"]
+    opener, url = network.opener(vpc), f"http://{service['dnsEntry']['domainName']}/"
+    assert get_json(opener, url)[2]["backend"] == "blue"
+    network.lattice.update_listener(
+        serviceIdentifier=service["id"], listenerIdentifier=listener["id"], defaultAction=forward((green, 100))
+    )
+    started = time.monotonic()
+    eventually(lambda: get_json(opener, url)[2]["backend"] == "green", timeout=2)
+    assert time.monotonic() - started < 2
+
+
+def test_round_robin_over_healthy_targets_then_traffic_moves_off_an_unhealthy_one_then_fails_open(
+    make_server: Any, backend: Any
+) -> None:
+    # Health checks 50x faster than configured, so a 5 s interval takes 0.1 s here.
+    network = Network.on(make_server("--health-interval-scale", "0.02"))
+    vpc = network.add_vpc("ui")
+    one, two = backend("one"), backend("two")
+    group = network.target_group("pair", one, two)
+    network.lattice.update_target_group(
+        targetGroupIdentifier=group,
+        healthCheck={
+            "path": "/health",
+            "healthCheckIntervalSeconds": 5,
+            "healthyThresholdCount": 2,
+            "unhealthyThresholdCount": 2,
+        },
+    )
+    service = network.service("pair-svc", forward((group, 100)))
+    opener, url = network.opener(vpc), f"http://{service['dnsEntry']['domainName']}/"
+
+    def statuses() -> dict[int, tuple[str, str | None]]:
+        items = network.lattice.list_targets(targetGroupIdentifier=group)["items"]
+        return {t["port"]: (t["status"], t.get("reasonCode")) for t in items}
+
+    def spread(n: int = 6) -> Counter[str]:
+        return Counter(get_json(opener, url)[2]["backend"] for _ in range(n))
+
+    eventually(lambda: {s for s, _ in statuses().values()} == {"HEALTHY"})
+    assert spread() == {"one": 3, "two": 3}
+    two.server.health_status = 500
+    eventually(lambda: statuses()[two.port] == ("UNHEALTHY", "HealthCheckFailed"))
+    assert spread() == {"one": 6}
+    one.server.health_status = 500
+    eventually(lambda: statuses()[one.port][0] == "UNHEALTHY")
+    # Lattice UG "Target groups": with only unhealthy targets, requests go to all of them.
+    assert spread() == {"one": 3, "two": 3}
+
+
+def test_malformed_requests_get_400_and_a_closed_connection(network: Network, backend: Any) -> None:
+    vpc = network.add_vpc("ui")
+    service = network.service("strict", forward((network.target_group("strict-tg", backend("strict")), 100)))
+    host = service["dnsEntry"]["domainName"]
+    port = network.ingress_port(vpc)
+    bad = [
+        f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        f"GET / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        f"GET / HTTP/1.1\r\nHost: {host}\r\nX-Folded: a\r\n b\r\n\r\n",
+        f"GET / HTTP/1.1\nHost: {host}\n\n",
+        f"GET / HTTP/1.1\r\nHost: {host}\r\nX-Nul: a\x00b\r\n\r\n",
+        f"GET / HTTP/1.1\r\nHost: {host}\r\n" + "".join(f"X-H{i}: v\r\n" for i in range(101)) + "\r\n",
+    ]
+    for raw in bad:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(raw.encode("latin-1"))
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400 "), (raw, answer[:80])
+
+
+def test_https_listener_through_connect_with_the_generated_name_and_a_custom_domain(
+    network: Network, backend: Any
+) -> None:
+    vpc = network.add_vpc("ui")
+    state = Path(network.server.state_dir)
+    from latticework.pki.ca import LocalCA
+
+    ca = LocalCA(state / "pki")
+    cert = ca.issue(["checkout.example.com"], "000000000000", "us-west-2")
+    group = network.target_group("tls-tg", backend("secure"))
+    service = network.service(
+        "secure", forward((group, 100)), customDomainName="checkout.example.com", certificateArn=cert.arn
+    )
+    context = ssl.create_default_context(cafile=str(ca.bundle_path))
+    opener = network.opener(vpc, https=urllib.request.HTTPSHandler(context=context))
+    for host in ("checkout.example.com", service["dnsEntry"]["domainName"]):
+        status, _, echoed = get_json(opener, f"https://{host}/pay")
+        assert status == 200 and echoed["backend"] == "secure"
+        assert echoed["headers"]["x-forwarded-proto"] == "https" and echoed["headers"]["x-forwarded-port"] == "443"
+
+
+def test_access_log_records_carry_every_field(network: Network, backend: Any) -> None:
+    vpc = network.add_vpc("ui")
+    service = network.service("logged", forward((network.target_group("logged-tg", backend("logged")), 100)))
+    network.lattice.create_access_log_subscription(
+        resourceIdentifier=service["id"], destinationArn="arn:aws:logs:us-west-2:000000000000:log-group:store"
+    )
+    opener, host = network.opener(vpc), service["dnsEntry"]["domainName"]
+    eventually(
+        lambda: network.server.client().list_access_log_subscriptions(resourceIdentifier=service["id"])["items"] != []
+    )
+    time.sleep(0.2)
+    get_json(opener, f"http://{host}/a?b=c", headers={"User-Agent": "probe/1"})
+    logs = Path(network.server.state_dir) / "logs"
+    eventually(lambda: any(p.is_file() for p in logs.rglob("*.log")), timeout=5)
+    [path] = [p for p in logs.rglob("*.log")]
+    record = json.loads(path.read_text().splitlines()[-1])
+    assert record["requestPath"] == "/a?b=c" and record["requestMethod"] == "GET"
+    assert record["serviceArn"] == service["arn"] and record["sourceVpcId"] == vpc
+    assert record["responseCode"] == 200 and record["userAgent"] == "probe/1"
+    assert record["hostHeader"] == host and record["failureReason"] == "-"
+    assert record["targetIpPort"].startswith("127.0.0.1:")
+    for name in ("startTime", "duration", "bytesReceived", "bytesSent", "requestId", "resolvedUser", "targetGroupArn"):
+        assert name in record
+
+
+def _fixed(status: int) -> dict[str, Any]:
+    return {"fixedResponse": {"statusCode": status}}
+
+
+def test_vpc_env_exports_point_at_the_ingress_and_the_ca() -> None:
+    env = vpc_environment(4321, Path("/state/pki/ca.pem"))
+    assert env["HTTP_PROXY"] == env["https_proxy"] == "http://127.0.0.1:4321"
+    assert env["SSL_CERT_FILE"] == env["NODE_EXTRA_CA_CERTS"] == env["CURL_CA_BUNDLE"] == "/state/pki/ca.pem"
+    assert "127.0.0.1" in env["NO_PROXY"]
