@@ -246,3 +246,26 @@ def test_vpc_env_exports_point_at_the_ingress_and_the_ca() -> None:
     assert env["HTTP_PROXY"] == env["https_proxy"] == "http://127.0.0.1:4321"
     assert env["SSL_CERT_FILE"] == env["NODE_EXTRA_CA_CERTS"] == env["CURL_CA_BUNDLE"] == "/state/pki/ca.pem"
     assert "127.0.0.1" in env["NO_PROXY"]
+
+
+def test_two_workers_share_the_ingress_and_both_follow_config_changes(make_server: Any, backend: Any) -> None:
+    network = Network.on(make_server("--workers", "2"))
+    vpc = network.add_vpc("ui")
+    blue, green = network.target_group("blue", backend("blue")), network.target_group("green", backend("green"))
+    service = network.service("workers", forward((blue, 100)))
+    url = f"http://{service['dnsEntry']['domainName']}/"
+    port = network.ingress_port(vpc)
+
+    def fresh_connection_backend() -> str:
+        # A new connection each time, so the kernel spreads them over both workers' sockets.
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": url.split("/")[2]})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return str(json.loads(response.read())["backend"])
+
+    eventually(lambda: all(fresh_connection_backend() == "blue" for _ in range(20)))
+    [listener] = network.lattice.list_listeners(serviceIdentifier=service["id"])["items"]
+    network.lattice.update_listener(
+        serviceIdentifier=service["id"], listenerIdentifier=listener["id"], defaultAction=forward((green, 100))
+    )
+    # Worker 0 reports the version; the other worker polls the same store on the same schedule.
+    eventually(lambda: all(fresh_connection_backend() == "green" for _ in range(40)), timeout=3)

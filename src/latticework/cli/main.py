@@ -41,6 +41,9 @@ def server(
     ] = "us-west-2",
     quota: Annotated[list[str] | None, typer.Option(help="Override a quota, NAME=VALUE (repeatable).")] = None,
     provisioning_seconds: Annotated[float, typer.Option(help="How long new resources stay CREATE_IN_PROGRESS.")] = 0.0,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Data-plane worker processes sharing the ingress ports.")
+    ] = 1,
     health_interval_scale: Annotated[
         float,
         typer.Option(help="Multiply health check intervals and timeouts (tests and demos: 0.02 turns 5 s into 0.1 s)."),
@@ -70,7 +73,13 @@ def server(
         raise typer.BadParameter(str(exc), param_hint="--quota") from None
     try:
         serve(
-            state_dir, settings, host=host, port=api_port, store_url=store, health_interval_scale=health_interval_scale
+            state_dir,
+            settings,
+            host=host,
+            port=api_port,
+            store_url=store,
+            health_interval_scale=health_interval_scale,
+            workers=workers,
         )
     except StoreUnavailableError as exc:
         typer.echo(f"latticework server: {exc}", err=True)

@@ -16,6 +16,7 @@ from latticework.control.api.gateway import Gateway
 from latticework.control.backend import Backend
 from latticework.control.store.factory import open_store, redact
 from latticework.dataplane.server import DataPlane
+from latticework.dataplane.worker import WorkerPool
 
 __all__ = ["build_app", "serve"]
 
@@ -23,16 +24,21 @@ DEFAULT_API_PORT = 9750
 
 
 def build_app(
-    state_dir: Path, settings: Settings, store_url: str | None = None, health_interval_scale: float = 1.0
+    state_dir: Path,
+    settings: Settings,
+    store_url: str | None = None,
+    health_interval_scale: float = 1.0,
+    workers: int = 1,
 ) -> ControlApp:
     """The API app on the store `store_url` names (None: SQLite at STATE_DIR/latticework.db), with the data
     plane started and stopped by its lifespan, in the same event loop and on the same store."""
     store = open_store(store_url, state_dir)
-    dataplane = DataPlane(store, state_dir, health_interval_scale=health_interval_scale)
+    dataplane = DataPlane(store, state_dir, reuse_port=workers > 1, health_interval_scale=health_interval_scale)
+    pool = WorkerPool(workers - 1, state_dir, store_url)
     return ControlApp(
         Gateway(Backend(store, settings)),
-        on_startup=[dataplane.start],
-        on_shutdown=[dataplane.stop],
+        on_startup=[dataplane.start, pool.start],
+        on_shutdown=[pool.stop, dataplane.stop],
         health=dataplane.health,
     )
 
@@ -44,9 +50,10 @@ def serve(
     port: int = DEFAULT_API_PORT,
     store_url: str | None = None,
     health_interval_scale: float = 1.0,
+    workers: int = 1,
 ) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(state_dir, settings, store_url, health_interval_scale)
+    app = build_app(state_dir, settings, store_url, health_interval_scale, workers)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         app,

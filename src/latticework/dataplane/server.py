@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,14 @@ def instance_registry(state_dir: Path) -> dict[str, str]:
 
 class DataPlane:
     def __init__(
-        self, store: Store, state_dir: Path, *, reuse_port: bool = False, health_interval_scale: float = 1.0
+        self,
+        store: Store,
+        state_dir: Path,
+        *,
+        reuse_port: bool = False,
+        health_interval_scale: float = 1.0,
+        check_health: bool = True,
+        healthy: Callable[[TargetGroupView], frozenset[str]] | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.follower = ConfigFollower(store)
@@ -56,7 +64,10 @@ class DataPlane:
             StoreHealthSink(store, self.snapshot),
             interval_scale=health_interval_scale,
         )
-        self.relay = Relay(self.snapshot, self.checker.healthy, self.address_of, self.record, lambda: self.tls.context)
+        self.check_health = check_health
+        self.relay = Relay(
+            self.snapshot, healthy or self.checker.healthy, self.address_of, self.record, lambda: self.tls.context
+        )
         self.ingress = IngressServers(IngressPorts(state_dir), self.relay.serve, reuse_port=reuse_port)
         self._tasks: list[asyncio.Task[None]] = []
         self.live_version = 0  # the config version whose ingresses, certificates and checks are all in place
@@ -101,7 +112,9 @@ class DataPlane:
 
     async def start(self) -> None:
         await self._refresh()
-        self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self.checker.run())]
+        self._tasks = [asyncio.create_task(self._follow())]
+        if self.check_health:
+            self._tasks.append(asyncio.create_task(self.checker.run()))
 
     async def _follow(self) -> None:
         while True:
