@@ -181,6 +181,8 @@ def test_malformed_requests_get_400_and_a_closed_connection(network: Network, ba
         f"GET / HTTP/1.1\nHost: {host}\n\n",
         f"GET / HTTP/1.1\r\nHost: {host}\r\nX-Nul: a\x00b\r\n\r\n",
         f"GET / HTTP/1.1\r\nHost: {host}\r\n" + "".join(f"X-H{i}: v\r\n" for i in range(101)) + "\r\n",
+        # Broken chunk framing shows only once the request is on its way to the target.
+        f"POST / HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n",
     ]
     for raw in bad:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:

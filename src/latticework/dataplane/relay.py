@@ -110,6 +110,19 @@ class Trace:
         )
 
 
+class _BodyRejected(Exception):
+    """The client's body broke HTTP/1.1 framing after the request was already on its way."""
+
+    def __init__(self, event: http1.Rejected) -> None:
+        super().__init__(event.reason)
+        self.event = event
+
+
+def _is_absolute(target: str) -> bool:
+    # RFC 3986 3.1: the scheme is case-insensitive.
+    return target[:8].lower().startswith(("http://", "https://"))
+
+
 class _TargetProtocolError(Exception):
     """The target's answer broke HTTP/1.1 (Lattice failureReason TargetProtocolError)."""
 
@@ -174,6 +187,7 @@ class _ClientConnection:
         self.requests = http1.RequestReader()
         # Lattice's default idle timeout; a request to a service switches to that service's idleTimeoutSeconds.
         self.idle_timeout = 60.0
+        self.keep_alive = True  # whether the connection may carry another request after the current one
 
     # -- the read loop ----------------------------------------------------------------------------------------
 
@@ -210,8 +224,11 @@ class _ClientConnection:
         while True:
             while pending:
                 event = pending.pop(0)
+                if isinstance(event, http1.Rejected):
+                    # A broken chunk shows only mid-body: nothing more of this request may reach the target.
+                    raise _BodyRejected(event)
                 yield event
-                if isinstance(event, http1.MessageEnded | http1.Rejected):
+                if isinstance(event, http1.MessageEnded):
                     return
             data = await self._read_client()
             if not data:
@@ -222,8 +239,9 @@ class _ClientConnection:
 
     async def _request(self, started: http1.RequestStarted, pending: list[http1.Event]) -> bool:
         exchange = Trace(start=time.time(), vpc=self._vpc(), source=self.source, request_id=str(uuid.uuid4()))
+        self.keep_alive = started.keep_alive
         headers = started.header_map
-        absolute = started.target.startswith(("http://", "https://"))
+        absolute = _is_absolute(started.target)
         # requestPath is the path and query as the target sees them, whatever form the client used.
         exchange.method, exchange.target = started.method, _origin_form(started.target) if absolute else started.target
         exchange.user_agent = headers.get("user-agent", "-")
@@ -243,7 +261,12 @@ class _ClientConnection:
                 keep = await self._forward(decision, head, started, pending, exchange, vpc)
             else:
                 await self._drain_body(pending, exchange)
-                keep = await self._answer_locally(decision, exchange) and self.requests.keep_alive
+                keep = await self._answer_locally(decision, exchange) and self.keep_alive
+        except _BodyRejected as rejected:
+            exchange.failure_reason = "ClientProtocolError"
+            if exchange.response_started is None:
+                await self._send_simple(rejected.event.status, rejected.event.reason, exchange, close=True)
+            keep = False
         finally:
             exchange.end = time.time()
             self.relay.record(exchange)
@@ -254,7 +277,7 @@ class _ClientConnection:
 
     def _head(self, started: http1.RequestStarted, headers: Mapping[str, str]) -> RequestHead:
         target = started.target
-        if target.startswith(("http://", "https://")):
+        if _is_absolute(target):
             # Absolute-form: a proxy request (RFC 9112 3.2.2); the URI's authority wins over Host.
             parts = urlsplit(target)
             host, port = (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
@@ -338,7 +361,7 @@ class _ClientConnection:
             await self._drain_body(pending, exchange)
             exchange.failure_reason = "TargetConnectionError"
             await self._send_simple(500, "Target has no address", exchange)
-            return self.requests.keep_alive
+            return self.keep_alive
         exchange.target_address = f"{address[0]}:{address[1]}"
         tls = forwarding.target_group.protocol == "HTTPS"
         try:
@@ -347,7 +370,7 @@ class _ClientConnection:
             await self._drain_body(pending, exchange)
             exchange.failure_reason = "TargetConnectionError"
             await self._send_simple(500, "Could not connect to the target", exchange)
-            return self.requests.keep_alive
+            return self.keep_alive
         return await self._exchange_with(upstream, forwarding, head, started, pending, exchange, vpc)
 
     async def _exchange_with(
@@ -370,17 +393,17 @@ class _ClientConnection:
             )
             if exchange.response_started is None:
                 await self._send_simple(502, "The target closed the connection or sent a malformed response", exchange)
-                return self.requests.keep_alive
+                return self.keep_alive
             return False
         except TimeoutError:
             exchange.failure_reason = "TargetDataTimeout"
             if exchange.response_started is None:
                 await self._send_simple(504, "The target did not answer in time", exchange)
-                return self.requests.keep_alive
+                return self.keep_alive
             return False
         finally:
             self.relay.pool.release(upstream, reusable)
-        return self.requests.keep_alive
+        return self.keep_alive
 
     async def _send_request(
         self,
@@ -402,7 +425,7 @@ class _ClientConnection:
             headers.append(("transfer-encoding", "chunked"))
         elif started.content_length is not None:
             headers.append(("content-length", str(started.content_length)))
-        absolute = started.target.startswith(("http://", "https://"))
+        absolute = _is_absolute(started.target)
         target = _origin_form(started.target) if absolute else started.target
         upstream.writer.write(http1.encode_request_head(started.method, target, headers))
         async for event in self._body_events(pending):
@@ -457,7 +480,7 @@ class _ClientConnection:
             headers.append(("transfer-encoding", "chunked"))
             chunked = True
         headers.append(("x-amzn-requestid", exchange.request_id))
-        if not self.requests.keep_alive:
+        if not self.keep_alive:
             headers.append(("connection", "close"))
         data = http1.encode_response_head(started.status, started.reason or _reason(started.status), headers)
         exchange.bytes_sent += len(data)

@@ -1,0 +1,1077 @@
+"""Data-plane benchmark: Latticework's relay side by side with nginx in the same run, same backend, one worker
+each, HTTP/1.1 keep-alive, small bodies; prints each figure, the ratio to nginx and the goal (issue 3).
+
+What runs (everything on 127.0.0.1, free ports, a temp dir that is removed at the end):
+- backend: one nginx (1 worker) with two ports, A answering `a\\n` and B answering `b\\n` (200, 2-byte body).
+  Both proxies forward to these same two ports.
+- nginx proxy (1 worker): HTTP and HTTPS server blocks, five prefix locations of which the fourth or fifth
+  matches (`location /bench` proxies, the others answer locally), a 50/50 split (split_clients on
+  $request_id) over two upstreams A and B with `keepalive 64`, access log on (combined, to a file), and
+  X-Forwarded-* headers set. The HTTPS block uses the same certificate Latticework serves.
+- latticework server (the system under test, data plane in the server process): a service network, one VPC
+  associated (its ingress port from STATE_DIR/dataplane/ingress.json), a service with an HTTP listener and an
+  HTTPS listener, each with five rules where the fifth (`/bench` prefix) matches and forwards 50/50 to two
+  target groups (A and B), an access log subscription on the service, and 9 more services (fixed-response
+  listeners) so that the snapshot has 10 services. Requests use direct mode (`Host: <service DNS name>`).
+
+What is measured:
+1. HTTP req/s: `wrk -t1 -cC -dD` through each proxy, alternating rounds, best round each.
+2. HTTPS req/s: wrk cannot send CONNECT, so both sides are driven by the same C client, curl --parallel
+   (HTTP/1.1, keep-alive connections reused): through the ingress as an HTTPS proxy (CONNECT, then TLS with
+   the service's managed certificate) against nginx terminating TLS directly.
+3. Latency at concurrency 1: `wrk -t1 -c1 --latency` on the backend directly and through each proxy; the
+   added p50 is the proxy's p50 minus the backend's.
+4. API change to live: UpdateListener (weights 100/0 <-> 0/100) on a second service; from the call returning,
+   the time until /_latticework/health shows dataPlaneVersion >= configVersion, and until a request through
+   the ingress answers from the newly weighted backend.
+5. Scale: 9,990 more services (CreateService + CreateListener + association each, over the API by a thread
+   pool), then HTTP req/s again against the 10-service figure.
+6. `--workers 2` against 1 (the server restarted on the same state dir), when the option exists.
+Optionally (`--profile`, needs py-spy), a py-spy sample of the server under wrk load: the top functions.
+
+    .venv/bin/python bench/dataplane.py
+    .venv/bin/python bench/dataplane.py --duration 3 --services 2000 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HEALTH = "/_latticework/health"
+BENCH_PATH = "/bench/item?id=1"
+ACCOUNT, REGION = "000000000000", "us-west-2"
+
+GOAL_HTTP, STRETCH_HTTP = 0.55, 0.75
+GOAL_HTTPS = 0.6
+GOAL_ADDED_P50_MS = 0.15
+GOAL_LIVE_P99_MS = 100.0
+GOAL_SCALE = 0.9
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds (user, system) spent by a process tree and by the load client during one run."""
+
+    user: float
+    system: float
+    client: float
+
+    def per_request(self, requests: int) -> str:
+        us = 1e6 / max(requests, 1)
+        return (
+            f"proxy CPU {(self.user + self.system) * us:.0f} us/req (user {self.user * us:.0f}, sys "
+            f"{self.system * us:.0f}), client CPU {self.client * us:.0f} us/req"
+        )
+
+    def total_us(self, requests: int) -> float:
+        return (self.user + self.system) * 1e6 / max(requests, 1)
+
+
+def tree_cpu(root: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of `root` and its live descendants, from /proc/PID/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = _proc_stats()
+    tree = _descendants(root, {pid: ppid for pid, (ppid, _, _) in stats.items()})
+    user = sum(stats[pid][1] for pid in tree if pid in stats)
+    system = sum(stats[pid][2] for pid in tree if pid in stats)
+    return user / tick, system / tick
+
+
+def pin(root: int, cpus: set[int]) -> None:
+    """Every thread of `root` and its descendants onto `cpus`."""
+    stats = _proc_stats()
+    for pid in _descendants(root, {pid: ppid for pid, (ppid, _, _) in stats.items()}):
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(int(tid), cpus)
+
+
+def _proc_stats() -> dict[int, tuple[int, int, int]]:
+    """PID -> (parent PID, user ticks, system ticks) of every process."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            stats[int(entry)] = (int(fields[1]), int(fields[11]), int(fields[12]))
+    return stats
+
+
+def _descendants(root: int, parents: dict[int, int]) -> set[int]:
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return tree
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@contextlib.contextmanager
+def metered(pid: int) -> Iterator[list[Cpu]]:
+    """CPU of the proxy tree `pid` and of client subprocesses that finish inside the block."""
+    got: list[Cpu] = []
+    user, system = tree_cpu(pid)
+    client = children_cpu()
+    yield got
+    user2, system2 = tree_cpu(pid)
+    got.append(Cpu(user2 - user, system2 - system, children_cpu() - client))
+
+
+# -- processes ------------------------------------------------------------------------------------------------
+
+
+class Nginx:
+    """One nginx in the foreground (`-p DIR -c CONF -g 'daemon off;'`), stopped with SIGQUIT-then-kill."""
+
+    def __init__(self, directory: Path, name: str, http_block: str) -> None:
+        self.directory = directory / name
+        self.directory.mkdir(parents=True)
+        (self.directory / "logs").mkdir()
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        self.conf = self.directory / "nginx.conf"
+        self.conf.write_text(
+            f"{user}worker_processes 1;\npid {self.directory}/nginx.pid;\nerror_log {self.directory}/error.log warn;\n"
+            "events { worker_connections 4096; }\n"
+            f"http {{\n  default_type text/plain;\n  keepalive_requests 10000000;\n  keepalive_timeout 120s;\n"
+            f"{http_block}\n}}\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *ports: int) -> Nginx:
+        command = ["nginx", "-p", str(self.directory), "-c", str(self.conf), "-g", "daemon off;"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for port in ports:
+            wait_for_port(port, self.process, f"nginx {self.directory.name}")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def errors(self) -> list[str]:
+        path = self.directory / "error.log"
+        return [line for line in path.read_text().splitlines() if "[error]" in line or "[crit]" in line]
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            raise SystemExit(f"{what} exited with {process.returncode}: {stderr}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"{what} is not listening on {port} after {timeout} s")
+
+
+class Latticework:
+    """`latticework server` with its own state dir and API port (as tests/conftest.py ServerProcess)."""
+
+    def __init__(self, directory: Path, quotas: dict[str, int]) -> None:
+        self.state_dir = directory / "state"
+        self.log_path = directory / "server.log"
+        self.port = free_port()
+        self.quotas = quotas
+        self.process: subprocess.Popen[bytes] | None = None
+        self.workers = 1
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, workers: int = 1) -> Latticework:
+        command = [sys.executable, "-m", "latticework", "server", "--state-dir", str(self.state_dir)]
+        command += ["--api-port", str(self.port)]
+        for name, value in self.quotas.items():
+            command += ["--quota", f"{name}={value}"]
+        if workers > 1:
+            command += ["--workers", str(workers)]
+        self.workers = workers
+        log = open(self.log_path, "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"latticework server exited with {self.process.returncode}; see {self.log_path}")
+            with contextlib.suppress(OSError):
+                self.health()
+                return self
+            time.sleep(0.05)
+        raise SystemExit("latticework server did not become healthy in 60 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}{HEALTH}", timeout=5) as response:
+            return dict(json.loads(response.read()))
+
+    def settle(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            health = self.health()
+            if health["dataPlaneVersion"] >= health["configVersion"]:
+                return
+            time.sleep(0.02)
+        raise SystemExit(f"data plane did not catch up with the config in {timeout} s")
+
+    def ingress_port(self, vpc: str) -> int:
+        self.settle()
+        return int(json.loads((self.state_dir / "dataplane" / "ingress.json").read_text())[vpc])
+
+    def log_problems(self) -> list[str]:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return [line for line in text.splitlines() if " ERROR " in line or "Traceback" in line]
+
+    def supports_workers(self) -> bool:
+        out = subprocess.run(
+            [sys.executable, "-m", "latticework", "server", "--help"], capture_output=True, text=True, check=False
+        ).stdout
+        return "--workers" in out
+
+
+class Api:
+    """The Lattice REST API over one keep-alive connection (JSON in, JSON out; unsigned requests)."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        payload = json.dumps(body).encode() if body is not None else None
+        headers = {"content-type": "application/json"} if payload is not None else {}
+        self.connection.request(method, path, body=payload, headers=headers)
+        response = self.connection.getresponse()
+        raw = response.read()
+        decoded = json.loads(raw) if raw else None
+        if response.status >= 300:
+            raise SystemExit(f"{method} {path} answered {response.status}: {decoded}")
+        return decoded
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+# -- the topology -----------------------------------------------------------------------------------------------
+
+
+def forward(*groups: tuple[str, int]) -> dict[str, Any]:
+    return {"forward": {"targetGroups": [{"targetGroupIdentifier": g, "weight": w} for g, w in groups]}}
+
+
+def fixed(status: int) -> dict[str, Any]:
+    return {"fixedResponse": {"statusCode": status}}
+
+
+# Five rules; the fifth matches the benchmark's requests. The same shape as the nginx locations.
+def bench_rules(groups: tuple[str, str]) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+    return [
+        (10, {"pathMatch": {"match": {"prefix": "/api"}}}, fixed(404)),
+        (20, {"headerMatches": [{"name": "x-channel", "match": {"exact": "beta"}}]}, fixed(404)),
+        (30, {"method": "POST"}, fixed(404)),
+        (40, {"pathMatch": {"match": {"exact": "/admin"}}}, fixed(404)),
+        (50, {"pathMatch": {"match": {"prefix": "/bench"}}}, forward((groups[0], 50), (groups[1], 50))),
+    ]
+
+
+@dataclass
+class Topology:
+    vpc: str
+    network: str
+    host: str  # the benchmark service's DNS name
+    ingress: int
+    shift_service: str
+    shift_listener: str
+    shift_host: str
+    shift_groups: tuple[str, str]
+    services: int
+
+
+def build_topology(server: Latticework, backend_ports: tuple[int, int], fillers: int) -> Topology:
+    """The benchmark service, the weight-shifting service and `fillers` fixed-response services, all in one
+    service network with one VPC; returns once the data plane serves it."""
+    api = Api(server.port)
+    vpc = create_vpc(server)
+    network = api.call("POST", "/servicenetworks", {"name": "bench-net"})["id"]
+    api.call("POST", "/servicenetworkvpcassociations", {"serviceNetworkIdentifier": network, "vpcIdentifier": vpc})
+
+    def group(name: str, port: int) -> str:
+        config = {"port": port, "protocol": "HTTP", "vpcIdentifier": vpc}
+        tg = api.call("POST", "/targetgroups", {"name": name, "type": "IP", "config": config})["id"]
+        api.call("POST", f"/targetgroups/{tg}/registertargets", {"targets": [{"id": "127.0.0.1", "port": port}]})
+        return str(tg)
+
+    groups = (group("bench-a", backend_ports[0]), group("bench-b", backend_ports[1]))
+    service = api.call("POST", "/services", {"name": "bench"})
+    for protocol in ("HTTP", "HTTPS"):
+        listener = api.call(
+            "POST",
+            f"/services/{service['id']}/listeners",
+            {"name": protocol.lower(), "protocol": protocol, "defaultAction": fixed(404)},
+        )["id"]
+        for priority, match, action in bench_rules(groups):
+            body = {"name": f"r{priority}", "priority": priority, "match": {"httpMatch": match}, "action": action}
+            api.call("POST", f"/services/{service['id']}/listeners/{listener}/rules", body)
+    associate(api, network, service["id"])
+    destination = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:bench"
+    api.call("POST", "/accesslogsubscriptions", {"resourceIdentifier": service["id"], "destinationArn": destination})
+
+    shift_groups = (group("shift-a", backend_ports[0]), group("shift-b", backend_ports[1]))
+    shift = api.call("POST", "/services", {"name": "shift"})
+    shift_listener = api.call(
+        "POST",
+        f"/services/{shift['id']}/listeners",
+        {"name": "main", "protocol": "HTTP", "defaultAction": forward((shift_groups[0], 100), (shift_groups[1], 0))},
+    )["id"]
+    associate(api, network, shift["id"])
+    api.close()
+    add_fillers(server, network, 0, fillers, threads=1)
+    return Topology(
+        vpc=vpc,
+        network=network,
+        host=service["dnsEntry"]["domainName"],
+        ingress=server.ingress_port(vpc),
+        shift_service=shift["id"],
+        shift_listener=shift_listener,
+        shift_host=shift["dnsEntry"]["domainName"],
+        shift_groups=shift_groups,
+        services=2 + fillers,
+    )
+
+
+def create_vpc(server: Latticework) -> str:
+    """EC2 CreateVpc (query protocol, unsigned)."""
+    form = "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0%2F16"
+    request = urllib.request.Request(
+        f"{server.url}/", data=form.encode(), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        found = re.search(rb"<vpcId>(vpc-[0-9a-f]+)</vpcId>", response.read())
+    if found is None:
+        raise SystemExit("CreateVpc answered without a vpcId")
+    return found.group(1).decode()
+
+
+def associate(api: Api, network: str, service: str) -> None:
+    api.call(
+        "POST",
+        "/servicenetworkserviceassociations",
+        {"serviceNetworkIdentifier": network, "serviceIdentifier": service},
+    )
+
+
+def add_fillers(server: Latticework, network: str, start: int, count: int, threads: int) -> None:
+    """`count` services, each with an HTTP listener answering 404 and associated with the network."""
+    local = threading.local()
+
+    def one(index: int) -> None:
+        api = getattr(local, "api", None)
+        if api is None:
+            api = local.api = Api(server.port)
+        service = api.call("POST", "/services", {"name": f"filler-{index}"})["id"]
+        body = {"name": "main", "protocol": "HTTP", "defaultAction": fixed(404)}
+        api.call("POST", f"/services/{service}/listeners", body)
+        associate(api, network, service)
+
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(one, range(start, start + count)):
+            pass
+
+
+# -- clients --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    requests: int
+    non_2xx: int
+    socket_errors: dict[str, int]
+    latency_ms: dict[str, float]  # "50%", "75%", "90%", "99%" when --latency was given
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + sum(self.socket_errors.values())
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(
+    url: str, host: str, connections: int, duration: float, latency: bool = False, cpus: set[int] | None = None
+) -> WrkResult:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "-H", f"Host: {host}", url]
+    if latency:
+        command.insert(1, "--latency")
+    pinned = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+    out = subprocess.run(command, capture_output=True, text=True, check=True, preexec_fn=pinned).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = (
+        dict(zip(("connect", "read", "write", "timeout"), map(int, sockets.groups()), strict=True)) if sockets else {}
+    )
+    percentiles = {
+        m.group(1): float(m.group(2)) * _UNITS[m.group(3)]
+        for m in re.finditer(r"^\s+(\d+%)\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    }
+    return WrkResult(rps, requests, int(non_2xx.group(1)) if non_2xx else 0, socket_errors, percentiles)
+
+
+@dataclass
+class CurlResult:
+    rps: float
+    requests: int
+    statuses: Counter[str]
+    connects: int
+    bodies: Counter[str]
+
+    @property
+    def errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if not status.startswith("2"))
+
+
+def curl_https(url: str, count: int, connections: int, *, proxy: int | None = None, resolve: str = "") -> CurlResult:
+    """`count` HTTPS GETs with curl --parallel over `connections` keep-alive connections (through the ingress
+    as an HTTPS proxy when `proxy` is its port); curl prints each body then `STATUS CONNECTS`."""
+    command = ["curl", "-sk", "--http1.1", "--parallel", "--parallel-max", str(connections)]
+    command += ["-w", "=%{http_code} %{num_connects}\n"]
+    if proxy is not None:
+        command += ["--proxy", f"http://127.0.0.1:{proxy}"]
+    if resolve:
+        command += ["--resolve", resolve]
+    command.append(f"{url}&n=[1-{count}]")
+    started = time.perf_counter()
+    out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+    elapsed = time.perf_counter() - started
+    statuses: Counter[str] = Counter()
+    bodies: Counter[str] = Counter()
+    connects = 0
+    for line in out.splitlines():
+        if line.startswith("="):  # the -w line; bodies of parallel transfers interleave with these lines
+            status, _, made = line[1:].partition(" ")
+            statuses[status] += 1
+            connects += int(made or 0)
+        elif line:
+            bodies[line] += 1
+    done = sum(statuses.values())
+    return CurlResult(done / elapsed, done, statuses, connects, bodies)
+
+
+# -- the measurements -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    ours: str
+    peer: str
+    ratio: str
+    goal: str
+    verdict: str
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, *cells: str) -> None:
+        self.rows.append(Row(*cells))
+        print("  " + " | ".join(cells), flush=True)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  {text}", flush=True)
+
+    def check(self, what: str, errors: int, detail: Any) -> None:
+        if errors:
+            self.problems.append(f"{what}: {errors} errors: {detail}")
+            print(f"  PROBLEM {what}: {errors} errors: {detail}", flush=True)
+
+    def print(self) -> None:
+        headers = ("measurement", "latticework", "nginx / baseline", "ratio", "goal", "verdict")
+        widths = [
+            max(len(h), *(len(getattr(r, f)) for r in self.rows))
+            for h, f in zip(headers, Row.__dataclass_fields__, strict=True)
+        ]
+        print()
+        print(" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+        print("-+-".join("-" * w for w in widths))
+        for row in self.rows:
+            cells = (row.name, row.ours, row.peer, row.ratio, row.goal, row.verdict)
+            print(" | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+        for text in self.notes:
+            print(f"note: {text}")
+        for text in self.problems:
+            print(f"PROBLEM: {text}")
+
+
+def verdict(value: float, goal: float, higher_is_better: bool = True, stretch: float | None = None) -> str:
+    met = value >= goal if higher_is_better else value <= goal
+    if not met:
+        gap = (goal - value) / goal if higher_is_better else (value - goal) / goal
+        return f"NOT MET (by {gap:.0%})"
+    if stretch is not None and value >= stretch:
+        return "met (stretch met)"
+    return "met" + ("" if stretch is None else " (stretch not met)")
+
+
+@dataclass
+class Setup:
+    args: argparse.Namespace
+    tmp: Path
+    backend_ports: tuple[int, int]
+    nginx_http: int
+    nginx_https: int
+    server: Latticework
+    topology: Topology
+    report: Report
+    nginx_pid: int
+    backend_pid: int
+
+    @property
+    def lw_url(self) -> str:
+        return f"http://127.0.0.1:{self.topology.ingress}{BENCH_PATH}"
+
+    @property
+    def nginx_url(self) -> str:
+        return f"http://127.0.0.1:{self.nginx_http}{BENCH_PATH}"
+
+
+def measure_http(s: Setup) -> float:
+    """1. req/s through each proxy, alternating rounds; returns our best."""
+    a = s.args
+    best: dict[str, tuple[WrkResult, Cpu]] = {}
+    for _ in range(a.rounds):
+        for name, url, pid in (("nginx", s.nginx_url, s.nginx_pid), ("latticework", s.lw_url, s.server.pid)):
+            with metered(pid) as cpu:
+                result = wrk(url, s.topology.host, a.connections, a.duration)
+            s.report.check(f"HTTP wrk through {name}", result.errors, result)
+            print(f"  {name}: {result.rps:.0f} req/s; {cpu[0].per_request(result.requests)}", flush=True)
+            if name not in best or result.rps > best[name][0].rps:
+                best[name] = (result, cpu[0])
+    (ours, our_cpu), (peer, peer_cpu) = best["latticework"], best["nginx"]
+    s.report.add(
+        f"1. HTTP req/s (wrk -t1 -c{a.connections} -d{a.duration:g}s, best of {a.rounds})",
+        f"{ours.rps:.0f}",
+        f"{peer.rps:.0f}",
+        f"{ours.rps / peer.rps:.2f}",
+        f">= {GOAL_HTTP} (stretch {STRETCH_HTTP})",
+        verdict(ours.rps / peer.rps, GOAL_HTTP, stretch=STRETCH_HTTP),
+    )
+    cpu_row(
+        s,
+        "1b. HTTP proxy CPU per request (same runs)",
+        our_cpu.total_us(ours.requests),
+        peer_cpu.total_us(peer.requests),
+    )
+    return ours.rps
+
+
+def cpu_row(s: Setup, name: str, ours_us: float, peer_us: float) -> None:
+    """CPU per request is what the machine being shared does not blur: ratio = nginx's / ours."""
+    s.report.add(name, f"{ours_us:.0f} us", f"{peer_us:.0f} us", f"{peer_us / ours_us:.2f}", "(info)", "-")
+
+
+def measure_https(s: Setup) -> None:
+    """2. HTTPS: curl --parallel through CONNECT + TLS vs nginx's TLS listener (same client for both)."""
+    a, t = s.args, s.topology
+    best: dict[str, tuple[CurlResult, Cpu]] = {}
+    for _ in range(a.rounds):
+        for name in ("nginx", "latticework"):
+            if name == "nginx":
+                url = f"https://{t.host}:{s.nginx_https}{BENCH_PATH}"
+                with metered(s.nginx_pid) as cpu:
+                    result = curl_https(
+                        url, a.https_requests, a.connections, resolve=f"{t.host}:{s.nginx_https}:127.0.0.1"
+                    )
+            else:
+                with metered(s.server.pid) as cpu:
+                    result = curl_https(
+                        f"https://{t.host}{BENCH_PATH}", a.https_requests, a.connections, proxy=t.ingress
+                    )
+            s.report.check(f"HTTPS curl through {name}", result.errors, dict(result.statuses))
+            missing = a.https_requests - result.requests
+            s.report.check(f"HTTPS curl through {name}", missing, "transfers without a status line")
+            print(
+                f"  {name}: {result.rps:.0f} req/s ({result.connects} connections, bodies {dict(result.bodies)}); "
+                f"{cpu[0].per_request(result.requests)}",
+                flush=True,
+            )
+            if name not in best or result.rps > best[name][0].rps:
+                best[name] = (result, cpu[0])
+    (ours, our_cpu), (peer, peer_cpu) = best["latticework"], best["nginx"]
+    s.report.add(
+        f"2. HTTPS req/s (curl --parallel-max {a.connections}, {a.https_requests} req, best of {a.rounds})",
+        f"{ours.rps:.0f}",
+        f"{peer.rps:.0f}",
+        f"{ours.rps / peer.rps:.2f}",
+        f">= {GOAL_HTTPS}",
+        verdict(ours.rps / peer.rps, GOAL_HTTPS),
+    )
+    cpu_row(
+        s,
+        "2b. HTTPS proxy CPU per request (same runs)",
+        our_cpu.total_us(ours.requests),
+        peer_cpu.total_us(peer.requests),
+    )
+    with metered(s.nginx_pid) as cpu:
+        direct = wrk(f"https://127.0.0.1:{s.nginx_https}{BENCH_PATH}", t.host, a.connections, a.duration)
+    s.report.check("HTTPS wrk through nginx", direct.errors, direct)
+    s.report.note(
+        f"curl is the HTTPS client because wrk cannot send CONNECT; curl itself limits nginx's figure: wrk straight "
+        f"to nginx's TLS port gives {direct.rps:.0f} req/s ({cpu[0].per_request(direct.requests)}), "
+        f"so the 2. ratio against that would be {ours.rps / direct.rps:.2f}"
+    )
+
+
+def measure_latency(s: Setup) -> None:
+    """3. p50 at concurrency 1: backend direct, nginx, latticework."""
+    a, t = s.args, s.topology
+    direct_url = f"http://127.0.0.1:{s.backend_ports[0]}{BENCH_PATH}"
+    p50: dict[str, list[float]] = {"direct": [], "nginx": [], "latticework": []}
+    for _ in range(a.rounds):
+        for name, url in (("direct", direct_url), ("nginx", s.nginx_url), ("latticework", s.lw_url)):
+            result = wrk(url, t.host, 1, a.latency_duration, latency=True)
+            s.report.check(f"latency wrk {name}", result.errors, result)
+            p50[name].append(result.latency_ms["50%"])
+    best = {name: min(values) for name, values in p50.items()}
+    ours, peer = best["latticework"] - best["direct"], best["nginx"] - best["direct"]
+    print(f"  p50 ms (best of {a.rounds}): " + ", ".join(f"{k} {v:.3f}" for k, v in best.items()), flush=True)
+    s.report.add(
+        f"3. added p50 latency, c=1 (backend direct p50 {best['direct']:.3f} ms)",
+        f"+{ours:.3f} ms",
+        f"+{peer:.3f} ms",
+        f"{ours - peer:+.3f} ms vs nginx",
+        f"<= +{GOAL_ADDED_P50_MS} ms vs nginx",
+        verdict(ours - peer, GOAL_ADDED_P50_MS, higher_is_better=False),
+    )
+
+
+def measure_live(s: Setup) -> None:
+    """4. UpdateListener -> live in the data plane (health version and traffic), `changes` times."""
+    t = s.topology
+    api = Api(s.server.port)
+    health = http.client.HTTPConnection("127.0.0.1", s.server.port, timeout=10)
+    traffic = http.client.HTTPConnection("127.0.0.1", t.ingress, timeout=10)
+
+    def served() -> str:
+        traffic.request("GET", "/shift", headers={"Host": t.shift_host})
+        response = traffic.getresponse()
+        body = response.read().decode().strip()
+        if response.status != 200:
+            raise SystemExit(f"shift service answered {response.status}: {body}")
+        return body
+
+    def version() -> tuple[int, int]:
+        health.request("GET", HEALTH)
+        doc = json.loads(health.getresponse().read())
+        return int(doc["dataPlaneVersion"]), int(doc["configVersion"])
+
+    to_version: list[float] = []
+    to_traffic: list[float] = []
+    path = f"/services/{t.shift_service}/listeners/{t.shift_listener}"
+    for change in range(s.args.changes):
+        weights = (0, 100) if change % 2 == 0 else (100, 0)
+        expected = "b" if weights[1] else "a"
+        api.call("PATCH", path, {"defaultAction": forward(*zip(t.shift_groups, weights, strict=True))})
+        returned = time.perf_counter()
+        version_at = traffic_at = None
+        while version_at is None or traffic_at is None:
+            if version_at is None:
+                live, config = version()
+                if live >= config:
+                    version_at = time.perf_counter() - returned
+            if traffic_at is None and served() == expected:
+                traffic_at = time.perf_counter() - returned
+            if time.perf_counter() - returned > 10:
+                raise SystemExit(f"change {change} not live after 10 s")
+        to_version.append(version_at * 1000)
+        to_traffic.append(traffic_at * 1000)
+        time.sleep(0.01)
+    api.close()
+    for name, values in (("health dataPlaneVersion", to_version), ("traffic", to_traffic)):
+        print(f"  {name}: p50 {pct(values, 50):.1f} ms, p99 {pct(values, 99):.1f} ms, max {max(values):.1f} ms")
+    p99 = max(pct(to_version, 99), pct(to_traffic, 99))
+    s.report.add(
+        f"4. UpdateListener -> live, p99 of {s.args.changes} (health / traffic)",
+        f"{pct(to_version, 99):.1f} / {pct(to_traffic, 99):.1f} ms",
+        "-",
+        "-",
+        f"< {GOAL_LIVE_P99_MS:g} ms",
+        verdict(p99, GOAL_LIVE_P99_MS, higher_is_better=False),
+    )
+
+
+def pct(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else values[0]
+
+
+def measure_workers(s: Setup, one_worker: float) -> None:
+    """6. `--workers 2` against the 1-worker HTTP figure (restart on the same state dir)."""
+    if not s.server.supports_workers():
+        s.report.add("6. 2 workers vs 1", "not measured: --workers not available", "-", "-", "-", "-")
+        return
+    s.server.stop()
+    s.server.start(workers=2)
+    s.server.settle()
+    warm_up(s, 64)
+    time.sleep(2)  # the extra worker follows the store on its own
+    warm_up(s, 64)
+    best = 0.0
+    for _ in range(s.args.rounds):
+        with metered(s.server.pid) as cpu:
+            result = wrk(s.lw_url, s.topology.host, s.args.connections, s.args.duration)
+        s.report.check("HTTP wrk through latticework --workers 2", result.errors, result)
+        print(f"  --workers 2: {result.rps:.0f} req/s; {cpu[0].per_request(result.requests)}", flush=True)
+        best = max(best, result.rps)
+    s.report.add(
+        "6. HTTP req/s, --workers 2 vs 1 (2 cores, shared with wrk and the backend)",
+        f"{best:.0f}",
+        f"{one_worker:.0f} (1 worker)",
+        f"{best / one_worker:.2f}",
+        "-",
+        "-",
+    )
+    s.server.stop()
+    s.server.start(workers=1)
+    s.server.settle()
+
+
+def warm_up(s: Setup, connections: int) -> None:
+    """New connections to the ingress each answering 200 (with SO_REUSEPORT they land on different workers)."""
+    failures: list[str] = []
+    for _ in range(connections):
+        conn = http.client.HTTPConnection("127.0.0.1", s.topology.ingress, timeout=10)
+        try:
+            conn.request("GET", BENCH_PATH, headers={"Host": s.topology.host})
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 200:
+                failures.append(f"{response.status} {body[:80]!r}")
+        except OSError as error:
+            failures.append(repr(error))
+        finally:
+            conn.close()
+    s.report.check("warm-up requests", len(failures), Counter(failures).most_common(3))
+
+
+def measure_scale(s: Setup, ten_services: float) -> None:
+    """5. Up to `services` services, then HTTP req/s again against the 10-service figure."""
+    a, t = s.args, s.topology
+    extra = a.services - t.services
+    started = time.perf_counter()
+    add_fillers(s.server, t.network, t.services, extra, threads=a.api_threads)
+    created = time.perf_counter() - started
+    s.server.settle(timeout=600)
+    live = time.perf_counter() - started
+    calls = 3 * extra
+    s.report.note(
+        f"created {extra} services ({calls} API calls, {a.api_threads} threads) in {created:.1f} s "
+        f"({calls / created:.0f} calls/s); data plane live {live - created:.1f} s after the last call"
+    )
+    warm_up(s, 8)
+    best = 0.0
+    for _ in range(a.rounds):
+        with metered(s.server.pid) as cpu:
+            result = wrk(s.lw_url, t.host, a.connections, a.duration)
+        s.report.check(f"HTTP wrk through latticework with {a.services} services", result.errors, result)
+        print(f"  {a.services} services: {result.rps:.0f} req/s; {cpu[0].per_request(result.requests)}", flush=True)
+        best = max(best, result.rps)
+    s.report.add(
+        f"5. HTTP req/s with {a.services} services vs 10",
+        f"{best:.0f}",
+        f"{ten_services:.0f} (10 services)",
+        f"{best / ten_services:.2f}",
+        f">= {GOAL_SCALE}",
+        verdict(best / ten_services, GOAL_SCALE),
+    )
+
+
+def profile(s: Setup, py_spy: str) -> None:
+    """py-spy samples the server (its main thread: API + data plane) under wrk load; top self and total.
+
+    py-spy samples wall-clock stacks of a thread that is not idle, so a process that is runnable but preempted
+    (the 2 cores shared by wrk, the backend and the server) is seen wherever the scheduler stopped it, most
+    often in the write that woke wrk or the backend. So the server gets CPU 0 alone while sampled, and wrk and
+    the backend CPU 1 (other processes on the machine are not moved)."""
+    raw = s.tmp / "profile.txt"
+    everything = set(range(os.cpu_count() or 1))
+    alone = len(everything) > 1
+    if alone:
+        pin(s.server.pid, {0})
+        pin(s.backend_pid, everything - {0})
+    spy = subprocess.Popen(
+        [py_spy, "record", "--pid", str(s.server.pid), "--duration", str(int(s.args.duration) + 1),
+         "--rate", "250", "--format", "raw", "--output", str(raw), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    time.sleep(0.5)
+    try:
+        with metered(s.server.pid) as cpu:
+            result = wrk(
+                s.lw_url, s.topology.host, s.args.connections, s.args.duration, cpus=(everything - {0}) or None
+            )
+        spy.wait(timeout=60)
+    finally:
+        pin(s.server.pid, everything)
+        pin(s.backend_pid, everything)
+    if not raw.exists():
+        err = spy.stderr.read().decode() if spy.stderr else ""
+        s.report.note(f"py-spy produced no profile: {err.strip()[:200]}")
+        return
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        frames = [f for f in stack.split(";") if f]
+        if not frames or not n.isdigit():
+            continue
+        count = int(n)
+        samples += count
+        own[_frame(frames[-1])] += count
+        for name in {_frame(f, line=False) for f in frames}:
+            total[name] += count
+    print(
+        f"\nprofile: py-spy, {samples} samples of the server under wrk ({result.rps:.0f} req/s while sampled, "
+        f"{'server alone on CPU 0; ' if alone else ''}{cpu[0].per_request(result.requests)})"
+    )
+    print("  top self (where the time is spent):")
+    for name, n in own.most_common(s.args.profile_top):
+        print(f"    {n / samples:6.1%}  {name}")
+    print("  top inclusive (by function, below the connection loop):")
+    ceiling = total.get(_frame("_ClientConnection.run (latticework/dataplane/relay.py:0)", line=False), samples)
+    ours = [(name, n) for name, n in total.most_common() if n < ceiling]
+    for name, n in ours[: s.args.profile_top]:
+        print(f"    {n / samples:6.1%}  {name}")
+    (s.args.profile_out or s.tmp / "x").parent.mkdir(parents=True, exist_ok=True)
+    if s.args.profile_out:
+        shutil.copy(raw, s.args.profile_out)
+        print(f"  collapsed stacks saved to {s.args.profile_out}")
+
+
+def _frame(frame: str, line: bool = True) -> str:
+    """`function (path/to/file.py:123)` -> `function (file.py:123)` with the package path kept short."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    path, _, number = where.rpartition(":")
+    for marker in ("/latticework/", "/site-packages/", "/lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1] if marker != "/latticework/" else "latticework/" + path.split(marker, 1)[1]
+            break
+    return f"{name} ({path}:{number})" if line else f"{name} ({path})"
+
+
+# -- main -----------------------------------------------------------------------------------------------------
+
+
+def nginx_backend_block(ports: tuple[int, int]) -> str:
+    return (
+        "  access_log off;\n"
+        f'  server {{ listen 127.0.0.1:{ports[0]} backlog=4096; location / {{ return 200 "a\\n"; }} }}\n'
+        f'  server {{ listen 127.0.0.1:{ports[1]} backlog=4096; location / {{ return 200 "b\\n"; }} }}\n'
+    )
+
+
+def nginx_proxy_block(backends: tuple[int, int], http_port: int, https_port: int, cert: Any, host: str) -> str:
+    """Five prefix locations (the fifth proxies), a 50/50 split over two keep-alive upstreams, access log on."""
+    return f"""
+  access_log logs/access.log combined;
+  upstream tg_a {{ server 127.0.0.1:{backends[0]}; keepalive 64; }}
+  upstream tg_b {{ server 127.0.0.1:{backends[1]}; keepalive 64; }}
+  split_clients "${{request_id}}" $target_group {{ 50% tg_a; * tg_b; }}
+  server {{
+    listen 127.0.0.1:{http_port} backlog=4096;
+    listen 127.0.0.1:{https_port} ssl backlog=4096;
+    server_name {host};
+    ssl_certificate {cert.certificate_path};
+    ssl_certificate_key {cert.private_key_path};
+    location /api {{ return 404; }}
+    location /channel {{ return 404; }}
+    location /post {{ return 404; }}
+    location = /admin {{ return 404; }}
+    location /bench {{
+      proxy_pass http://$target_group;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Request-Id $request_id;
+    }}
+    location / {{ return 404; }}
+  }}
+"""
+
+
+@contextlib.contextmanager
+def running(args: argparse.Namespace) -> Iterator[Setup]:
+    with tempfile.TemporaryDirectory(prefix="latticework-dpbench-") as name:
+        tmp = Path(name)
+        stops: list[Callable[[], None]] = []
+        try:
+            backend_ports = (free_port(), free_port())
+            backend = Nginx(tmp, "backend", nginx_backend_block(backend_ports))
+            stops.append(backend.stop)
+            backend.start(*backend_ports)
+            quotas = {
+                "services_per_region": args.services + 10,
+                "service_associations_per_service_network": args.services + 10,
+            }
+            server = Latticework(tmp, quotas).start()
+            stops.append(server.stop)
+            topology = build_topology(server, backend_ports, fillers=8)
+            from latticework.pki.ca import LocalCA
+
+            cert = LocalCA(server.state_dir / "pki").certificate_for_service_name(topology.host)
+            http_port, https_port = free_port(), free_port()
+            proxy = Nginx(tmp, "proxy", nginx_proxy_block(backend_ports, http_port, https_port, cert, topology.host))
+            stops.append(proxy.stop)
+            proxy.start(http_port, https_port)
+            assert proxy.process is not None and backend.process is not None
+            setup = Setup(
+                args,
+                tmp,
+                backend_ports,
+                http_port,
+                https_port,
+                server,
+                topology,
+                Report(),
+                proxy.process.pid,
+                backend.process.pid,
+            )
+            yield setup
+            for what, lines in (("backend nginx", backend.errors()), ("proxy nginx", proxy.errors())):
+                if lines:
+                    setup.report.problems.append(f"{what} error log: {len(lines)} lines, first: {lines[0]}")
+            problems = server.log_problems()
+            if problems:
+                setup.report.problems.append(
+                    f"latticework server log: {len(problems)} error lines, first: {problems[0]}"
+                )
+        finally:
+            for stop in reversed(stops):
+                stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=5, help="seconds per wrk throughput run (default 5)")
+    parser.add_argument("--latency-duration", type=float, default=3, help="seconds per c=1 latency run (default 3)")
+    parser.add_argument("--connections", type=int, default=32, help="client connections (default 32)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per comparison (default 2)")
+    parser.add_argument("--https-requests", type=int, default=15000, help="curl requests per HTTPS run")
+    parser.add_argument("--changes", type=int, default=50, help="UpdateListener changes timed (default 50)")
+    parser.add_argument("--services", type=int, default=10000, help="services for the scale run (default 10000)")
+    parser.add_argument("--api-threads", type=int, default=4, help="threads creating services (default 4)")
+    parser.add_argument("--profile", action="store_true", help="sample the server with py-spy under load")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy executable (default: on PATH)")
+    parser.add_argument("--profile-top", type=int, default=20, help="functions listed per profile table")
+    parser.add_argument("--profile-out", type=Path, help="keep py-spy's collapsed stacks here")
+    parser.add_argument("--skip", action="append", default=[], choices=["https", "latency", "live", "workers", "scale"])
+    args = parser.parse_args()
+    for tool in ("nginx", "wrk", "curl"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed (scripts/bench installs nginx and wrk)")
+    if args.profile and not args.py_spy:
+        raise SystemExit("--profile needs py-spy (pip install py-spy, or --py-spy PATH)")
+    began = time.perf_counter()
+    with running(args) as s:
+        print(
+            f"latticework data plane vs nginx {nginx_version()}: 1 worker each, HTTP/1.1 keep-alive, 2-byte bodies, "
+            f"backend nginx on 127.0.0.1:{s.backend_ports[0]},{s.backend_ports[1]}, {os.cpu_count()} cores shared",
+            flush=True,
+        )
+        warm_up(s, 8)
+        wrk(s.lw_url, s.topology.host, s.args.connections, 1)
+        wrk(s.nginx_url, s.topology.host, s.args.connections, 1)
+        print("1. HTTP", flush=True)
+        ten = measure_http(s)
+        if "https" not in args.skip:
+            print("2. HTTPS", flush=True)
+            measure_https(s)
+        if "latency" not in args.skip:
+            print("3. latency at c=1", flush=True)
+            measure_latency(s)
+        if "live" not in args.skip:
+            print("4. API change to live", flush=True)
+            measure_live(s)
+        if args.profile:
+            profile(s, args.py_spy)
+        if "workers" not in args.skip:
+            print("6. workers", flush=True)
+            measure_workers(s, ten)
+        if "scale" not in args.skip:
+            print(f"5. {args.services} services", flush=True)
+            measure_scale(s, ten)
+    s.report.print()
+    print(f"total time {time.perf_counter() - began:.0f} s")
+
+
+def nginx_version() -> str:
+    out = subprocess.run(["nginx", "-v"], capture_output=True, text=True, check=False).stderr
+    return out.strip().rpartition("/")[2]
+
+
+if __name__ == "__main__":
+    main()
