@@ -52,7 +52,7 @@ class ServerProcess:
         ]
         log = open(self.state_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}")
@@ -62,7 +62,7 @@ class ServerProcess:
                         return self
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("server did not become healthy in 20 s")
+        raise RuntimeError("server did not become healthy in 60 s")
 
     def stop(self, kill: bool = False) -> None:
         if self.process is None:

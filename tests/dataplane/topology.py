@@ -165,7 +165,7 @@ def get_json(opener: urllib.request.OpenerDirector, url: str, **kwargs: Any) -> 
         return error.code, dict(error.headers), error.read().decode()
 
 
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:

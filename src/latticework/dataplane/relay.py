@@ -110,6 +110,16 @@ class Trace:
         )
 
 
+@dataclass(slots=True)
+class _Flight:
+    """One request on its way to a target: what the client sent, what the core saw, the trace it fills."""
+
+    started: http1.RequestStarted
+    head: RequestHead
+    pending: list[http1.Event]
+    trace: Trace
+
+
 class _BodyRejected(Exception):
     """The client's body broke HTTP/1.1 framing after the request was already on its way."""
 
@@ -258,7 +268,7 @@ class _ClientConnection:
             self.idle_timeout = float(decision.service.idle_timeout)
         try:
             if isinstance(decision, Forwarding) and vpc is not None:
-                keep = await self._forward(decision, head, started, pending, exchange, vpc)
+                keep = await self._forward(decision, vpc, _Flight(started, head, pending, exchange))
             else:
                 await self._drain_body(pending, exchange)
                 keep = await self._answer_locally(decision, exchange) and self.keep_alive
@@ -347,77 +357,53 @@ class _ClientConnection:
 
     # -- forwarding -----------------------------------------------------------------------------------------
 
-    async def _forward(
-        self,
-        forwarding: Forwarding,
-        head: RequestHead,
-        started: http1.RequestStarted,
-        pending: list[http1.Event],
-        exchange: Trace,
-        vpc: VpcView,
-    ) -> bool:
+    async def _forward(self, forwarding: Forwarding, vpc: VpcView, flight: _Flight) -> bool:
         address = self.relay.address_of(forwarding.target_group, forwarding.target)
         if address is None:
-            await self._drain_body(pending, exchange)
-            exchange.failure_reason = "TargetConnectionError"
-            await self._send_simple(500, "Target has no address", exchange)
-            return self.keep_alive
-        exchange.target_address = f"{address[0]}:{address[1]}"
+            return await self._fail_before_target(flight, "Target has no address")
+        flight.trace.target_address = f"{address[0]}:{address[1]}"
         tls = forwarding.target_group.protocol == "HTTPS"
         try:
             upstream = await self.relay.pool.acquire(address[0], address[1], tls)
         except (OSError, TimeoutError):
-            await self._drain_body(pending, exchange)
-            exchange.failure_reason = "TargetConnectionError"
-            await self._send_simple(500, "Could not connect to the target", exchange)
-            return self.keep_alive
-        return await self._exchange_with(upstream, forwarding, head, started, pending, exchange, vpc)
+            return await self._fail_before_target(flight, "Could not connect to the target")
+        return await self._exchange_with(upstream, forwarding, vpc, flight)
 
-    async def _exchange_with(
-        self,
-        upstream: Connection,
-        forwarding: Forwarding,
-        head: RequestHead,
-        started: http1.RequestStarted,
-        pending: list[http1.Event],
-        exchange: Trace,
-        vpc: VpcView,
-    ) -> bool:
+    async def _fail_before_target(self, flight: _Flight, message: str) -> bool:
+        await self._drain_body(flight.pending, flight.trace)
+        flight.trace.failure_reason = "TargetConnectionError"
+        await self._send_simple(500, message, flight.trace)
+        return self.keep_alive
+
+    async def _exchange_with(self, upstream: Connection, forwarding: Forwarding, vpc: VpcView, flight: _Flight) -> bool:
+        trace = flight.trace
         reusable = False
         try:
-            await self._send_request(upstream, forwarding, head, started, pending, exchange, vpc)
-            reusable = await self._relay_response(upstream, started.method, exchange)
+            await self._send_request(upstream, forwarding, vpc, flight)
+            reusable = await self._relay_response(upstream, flight.started.method, trace)
         except (ConnectionError, asyncio.IncompleteReadError, _TargetProtocolError) as failure:
-            exchange.failure_reason = (
+            trace.failure_reason = (
                 "TargetProtocolError" if isinstance(failure, _TargetProtocolError) else "TargetConnectionClosed"
             )
-            if exchange.response_started is None:
-                await self._send_simple(502, "The target closed the connection or sent a malformed response", exchange)
+            if trace.response_started is None:
+                await self._send_simple(502, "The target closed the connection or sent a malformed response", trace)
                 return self.keep_alive
             return False
         except TimeoutError:
-            exchange.failure_reason = "TargetDataTimeout"
-            if exchange.response_started is None:
-                await self._send_simple(504, "The target did not answer in time", exchange)
+            trace.failure_reason = "TargetDataTimeout"
+            if trace.response_started is None:
+                await self._send_simple(504, "The target did not answer in time", trace)
                 return self.keep_alive
             return False
         finally:
             self.relay.pool.release(upstream, reusable)
         return self.keep_alive
 
-    async def _send_request(
-        self,
-        upstream: Connection,
-        forwarding: Forwarding,
-        head: RequestHead,
-        started: http1.RequestStarted,
-        pending: list[http1.Event],
-        exchange: Trace,
-        vpc: VpcView,
-    ) -> None:
+    async def _send_request(self, upstream: Connection, forwarding: Forwarding, vpc: VpcView, flight: _Flight) -> None:
+        started, trace = flight.started, flight.trace
         headers = [
             (name, value)
-            for name, value in upstream_headers(head, forwarding, vpc, self.source[0], exchange.request_id)
+            for name, value in upstream_headers(flight.head, forwarding, vpc, self.source[0], trace.request_id)
             if name not in _HOP_BY_HOP
         ]
         chunked = started.framing is http1.Framing.CHUNKED
@@ -425,18 +411,17 @@ class _ClientConnection:
             headers.append(("transfer-encoding", "chunked"))
         elif started.content_length is not None:
             headers.append(("content-length", str(started.content_length)))
-        absolute = _is_absolute(started.target)
-        target = _origin_form(started.target) if absolute else started.target
+        target = _origin_form(started.target) if _is_absolute(started.target) else started.target
         upstream.writer.write(http1.encode_request_head(started.method, target, headers))
-        async for event in self._body_events(pending):
+        async for event in self._body_events(flight.pending):
             if isinstance(event, http1.BodyData):
-                exchange.bytes_received += len(event.data)
+                trace.bytes_received += len(event.data)
                 upstream.writer.write(http1.encode_chunk(event.data) if chunked else event.data)
                 await upstream.writer.drain()
             elif isinstance(event, http1.MessageEnded) and chunked:
                 upstream.writer.write(http1.END_CHUNK)
         await upstream.writer.drain()
-        exchange.sent_to_target = time.time()
+        trace.sent_to_target = time.time()
 
     async def _relay_response(self, upstream: Connection, method: str, exchange: Trace) -> bool:
         """Stream the target's response to the client; True when the upstream connection can be reused."""
