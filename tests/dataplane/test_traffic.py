@@ -271,3 +271,34 @@ def test_two_workers_share_the_ingress_and_both_follow_config_changes(make_serve
     )
     # Worker 0 reports the version; the other worker polls the same store on the same schedule.
     eventually(lambda: all(fresh_connection_backend() == "green" for _ in range(40)), timeout=3)
+
+
+def test_instance_targets_resolve_through_the_instance_registry(network: Network, backend: Any) -> None:
+    vpc = network.add_vpc("ui")
+    target = backend("instance")
+    (Path(network.server.state_dir) / "instances.json").write_text(json.dumps({"i-0123456789abcdef0": "127.0.0.1"}))
+    group = network.lattice.create_target_group(
+        name="instances", type="INSTANCE", config={"port": target.port, "protocol": "HTTP", "vpcIdentifier": vpc}
+    )["id"]
+    network.lattice.register_targets(targetGroupIdentifier=group, targets=[{"id": "i-0123456789abcdef0"}])
+    service = network.service("on-instances", forward((group, 100)))
+    status, _, echoed = get_json(network.opener(vpc), f"http://{service['dnsEntry']['domainName']}/")
+    assert status == 200 and echoed["backend"] == "instance"
+
+
+def test_https_target_groups_are_reached_over_tls_without_verifying_the_target(
+    network: Network, backend: Any, tmp_path: Path
+) -> None:
+    from latticework.pki.ca import LocalCA
+
+    # A target certificate from a CA the data plane has never heard of: Lattice does not verify targets.
+    foreign = LocalCA(tmp_path / "foreign-ca").issue(["target.internal.example"], "000000000000", "us-west-2")
+    target = backend("tls-target")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(foreign.certificate_path, foreign.private_key_path)
+    target.server.socket = context.wrap_socket(target.server.socket, server_side=True)
+    vpc = network.add_vpc("ui")
+    group = network.target_group("tls-group", target, protocol="HTTPS")
+    service = network.service("to-tls", forward((group, 100)))
+    status, _, echoed = get_json(network.opener(vpc), f"http://{service['dnsEntry']['domainName']}/secure")
+    assert status == 200 and echoed["backend"] == "tls-target" and echoed["path"] == "/secure"
