@@ -220,14 +220,12 @@ class _ClientConnection:
                     return
 
     async def _read_client(self) -> bytes:
-        idle = self._idle_timeout()
         lifetime_left = _MAX_CONNECTION_SECONDS - (time.monotonic() - self.opened)
         if lifetime_left <= 0:
             return b""
-        return await asyncio.wait_for(self.reader.read(_READ_SIZE), min(idle, lifetime_left))
-
-    def _idle_timeout(self) -> float:
-        return self.idle_timeout
+        # asyncio.timeout, not wait_for: no extra task per read on the hot path.
+        async with asyncio.timeout(min(self.idle_timeout, lifetime_left)):
+            return await self.reader.read(_READ_SIZE)
 
     async def _body_events(self, pending: list[http1.Event]) -> Any:
         """Yield the current request's body events (BodyData, then MessageEnded), reading more as needed."""
@@ -426,10 +424,11 @@ class _ClientConnection:
     async def _relay_response(self, upstream: Connection, method: str, exchange: Trace) -> bool:
         """Stream the target's response to the client; True when the upstream connection can be reused."""
         responses = http1.ResponseReader(method)
-        timeout = _MAX_CONNECTION_SECONDS
         chunked_to_client = False
         while True:
-            data = await asyncio.wait_for(upstream.reader.read(_READ_SIZE), timeout)
+            # A target silent for the service's idle timeout is a TargetDataTimeout (504).
+            async with asyncio.timeout(self.idle_timeout):
+                data = await upstream.reader.read(_READ_SIZE)
             events = responses.feed(data) if data else responses.feed_eof()
             for event in events:
                 if isinstance(event, http1.Rejected):
