@@ -4,33 +4,38 @@ each, HTTP/1.1 keep-alive, small bodies; prints each figure, the ratio to nginx 
 What runs (everything on 127.0.0.1, free ports, a temp dir that is removed at the end):
 - backend: one nginx (1 worker) with two ports, A answering `a\\n` and B answering `b\\n` (200, 2-byte body).
   Both proxies forward to these same two ports.
-- nginx proxy (1 worker): HTTP and HTTPS server blocks, five prefix locations of which the fourth or fifth
-  matches (`location /bench` proxies, the others answer locally), a 50/50 split (split_clients on
-  $request_id) over two upstreams A and B with `keepalive 64`, access log on (combined, to a file), and
-  X-Forwarded-* headers set. The HTTPS block uses the same certificate Latticework serves.
-- latticework server (the system under test, data plane in the server process): a service network, one VPC
-  associated (its ingress port from STATE_DIR/dataplane/ingress.json), a service with an HTTP listener and an
+- nginx proxy (1 worker): HTTP and HTTPS server blocks, five locations of which the fifth (`/bench`) proxies
+  and the others answer locally, a 50/50 split (split_clients on $request_id) over two upstreams A and B with
+  `keepalive 64`, access log on (combined, to a file), X-Forwarded-* headers set. The HTTPS block uses the
+  certificate Latticework serves for the service.
+- latticework server (the system under test; the data plane runs in the server process): a service network,
+  one VPC associated (its ingress port from STATE_DIR/dataplane/ingress.json), a service with an HTTP and an
   HTTPS listener, each with five rules where the fifth (`/bench` prefix) matches and forwards 50/50 to two
-  target groups (A and B), an access log subscription on the service, and 9 more services (fixed-response
-  listeners) so that the snapshot has 10 services. Requests use direct mode (`Host: <service DNS name>`).
+  target groups (A and B), an access log subscription on the service, a second service whose weights test 4
+  flips, and 8 fixed-response services: 10 in all. Requests use direct mode (`Host: <service DNS name>`).
 
-What is measured:
-1. HTTP req/s: `wrk -t1 -cC -dD` through each proxy, alternating rounds, best round each.
+What is measured (the proxy's CPU per request, from /proc, is printed with every throughput run: the machine
+is shared, and req/s moves much more between runs than CPU per request does):
+1. HTTP req/s: `wrk -t1 -c32 -d5s` through each proxy, alternating rounds, best round each.
 2. HTTPS req/s: wrk cannot send CONNECT, so both sides are driven by the same C client, curl --parallel
    (HTTP/1.1, keep-alive connections reused): through the ingress as an HTTPS proxy (CONNECT, then TLS with
-   the service's managed certificate) against nginx terminating TLS directly.
+   the service's managed certificate) against nginx terminating TLS directly. A note adds wrk straight to
+   nginx's TLS port, as curl limits nginx.
 3. Latency at concurrency 1: `wrk -t1 -c1 --latency` on the backend directly and through each proxy; the
    added p50 is the proxy's p50 minus the backend's.
-4. API change to live: UpdateListener (weights 100/0 <-> 0/100) on a second service; from the call returning,
-   the time until /_latticework/health shows dataPlaneVersion >= configVersion, and until a request through
-   the ingress answers from the newly weighted backend.
-5. Scale: 9,990 more services (CreateService + CreateListener + association each, over the API by a thread
-   pool), then HTTP req/s again against the 10-service figure.
+4. API change to live: UpdateListener (weights 100/0 <-> 0/100) on the second service; from the call
+   returning, the time until /_latticework/health shows dataPlaneVersion >= configVersion, and until a request
+   through the ingress is answered by the newly weighted backend. 4b: the same with all the services of 5.
+5. Scale: 9,990 more services (CreateService + CreateListener + association each; by default through the
+   API's request path in process with the server stopped, see `add_fillers_in_process`), then HTTP req/s
+   against the 10-service figure, both with the server alone on CPU 0.
 6. `--workers 2` against 1 (the server restarted on the same state dir), when the option exists.
 Optionally (`--profile`, needs py-spy), a py-spy sample of the server under wrk load: the top functions.
+Errors (non-2xx, socket errors, missing answers, error lines in the server's or nginx's log) are listed as
+PROBLEM lines, never dropped.
 
     .venv/bin/python bench/dataplane.py
-    .venv/bin/python bench/dataplane.py --duration 3 --services 2000 --profile
+    .venv/bin/python bench/dataplane.py --duration 3 --services 2000 --skip https --profile
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ HEALTH = "/_latticework/health"
 BENCH_PATH = "/bench/item?id=1"
 ACCOUNT, REGION = "000000000000", "us-west-2"
 
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian puts it in sbin, not on every user's PATH
 GOAL_HTTP, STRETCH_HTTP = 0.55, 0.75
 GOAL_HTTPS = 0.6
 GOAL_ADDED_P50_MS = 0.15
@@ -159,7 +165,7 @@ def metered(pid: int) -> Iterator[list[Cpu]]:
 
 
 class Nginx:
-    """One nginx in the foreground (`-p DIR -c CONF -g 'daemon off;'`), stopped with SIGQUIT-then-kill."""
+    """One nginx in the foreground (`-p DIR -c CONF -g 'daemon off;'`), stopped with SIGTERM (then SIGKILL)."""
 
     def __init__(self, directory: Path, name: str, http_block: str) -> None:
         self.directory = directory / name
@@ -176,7 +182,7 @@ class Nginx:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *ports: int) -> Nginx:
-        command = ["nginx", "-p", str(self.directory), "-c", str(self.conf), "-g", "daemon off;"]
+        command = [NGINX, "-p", str(self.directory), "-c", str(self.conf), "-g", "daemon off;"]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for port in ports:
             wait_for_port(port, self.process, f"nginx {self.directory.name}")
@@ -237,8 +243,8 @@ class Latticework:
         if workers > 1:
             command += ["--workers", str(workers)]
         self.workers = workers
-        log = open(self.log_path, "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -279,6 +285,12 @@ class Latticework:
     def log_problems(self) -> list[str]:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return [line for line in text.splitlines() if " ERROR " in line or "Traceback" in line]
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
 
     def supports_workers(self) -> bool:
         out = subprocess.run(
@@ -424,10 +436,7 @@ def add_fillers(server: Latticework, network: str, start: int, count: int, threa
         api = getattr(local, "api", None)
         if api is None:
             api = local.api = Api(server.port)
-        service = api.call("POST", "/services", {"name": f"filler-{index}"})["id"]
-        body = {"name": "main", "protocol": "HTTP", "defaultAction": fixed(404)}
-        api.call("POST", f"/services/{service}/listeners", body)
-        associate(api, network, service)
+        filler(api.call, network, index)
 
     with ThreadPoolExecutor(threads) as pool:
         for _ in pool.map(one, range(start, start + count)):
@@ -455,19 +464,22 @@ def add_fillers_in_process(server: Latticework, network: str, start: int, count:
 
     try:
         for index in range(start, start + count):
-            service = call("POST", "/services", {"name": f"filler-{index}"})["id"]
-            call(
-                "POST",
-                f"/services/{service}/listeners",
-                {"name": "main", "protocol": "HTTP", "defaultAction": fixed(404)},
-            )
-            call(
-                "POST",
-                "/servicenetworkserviceassociations",
-                {"serviceNetworkIdentifier": network, "serviceIdentifier": service},
-            )
+            filler(call, network, index)
     finally:
         store.close()
+
+
+def filler(call: Callable[[str, str, dict[str, Any]], Any], network: str, index: int) -> None:
+    """One filler: CreateService, CreateListener (HTTP, fixed 404), CreateServiceNetworkServiceAssociation.
+
+    Each listener gets its own name: with one shared name the store's listener-name check scans every
+    listener of that name (SQLite picks the (kind, name) index over (kind, parent)): CreateListener took 16 ms
+    at 7,000 services. That is a control-plane matter, not what this measures."""
+    service = call("POST", "/services", {"name": f"filler-{index}"})["id"]
+    listener = {"name": f"main-{index}", "protocol": "HTTP", "defaultAction": fixed(404)}
+    call("POST", f"/services/{service}/listeners", listener)
+    body = {"serviceNetworkIdentifier": network, "serviceIdentifier": service}
+    call("POST", "/servicenetworkserviceassociations", body)
 
 
 # -- clients --------------------------------------------------------------------------------------------------
@@ -592,7 +604,7 @@ class Report:
         print()
         print(" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
         print("-+-".join("-" * w for w in widths))
-        for row in self.rows:
+        for row in sorted(self.rows, key=lambda r: r.name.split(" ")[0].rstrip(".")):  # 1, 1b, 2, ... 4b, 5, 6
             cells = (row.name, row.ours, row.peer, row.ratio, row.goal, row.verdict)
             print(" | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
         for text in self.notes:
@@ -856,12 +868,29 @@ def warm_up(s: Setup, connections: int) -> None:
     s.report.check("warm-up requests", len(failures), Counter(failures).most_common(3))
 
 
-def our_throughput(s: Setup, label: str) -> tuple[WrkResult, Cpu]:
+@contextlib.contextmanager
+def server_alone(s: Setup) -> Iterator[set[int] | None]:
+    """The server on CPU 0 and the backend on the other CPUs for the block; yields the CPUs for wrk (None on
+    a single-CPU machine, where nothing is moved). Other processes on the machine are not moved."""
+    everything = set(range(os.cpu_count() or 1))
+    if len(everything) < 2:
+        yield None
+        return
+    pin(s.server.pid, {0})
+    pin(s.backend_pid, everything - {0})
+    try:
+        yield everything - {0}
+    finally:
+        pin(s.server.pid, everything)
+        pin(s.backend_pid, everything)
+
+
+def our_throughput(s: Setup, label: str, cpus: set[int] | None = None) -> tuple[WrkResult, Cpu]:
     """The best of `rounds` wrk runs through Latticework alone, with its CPU per request."""
     best: tuple[WrkResult, Cpu] | None = None
     for _ in range(s.args.rounds):
         with metered(s.server.pid) as cpu:
-            result = wrk(s.lw_url, s.topology.host, s.args.connections, s.args.duration)
+            result = wrk(s.lw_url, s.topology.host, s.args.connections, s.args.duration, cpus=cpus)
         s.report.check(f"HTTP wrk through latticework, {label}", result.errors, result)
         print(f"  {label}: {result.rps:.0f} req/s; {cpu[0].per_request(result.requests)}", flush=True)
         if best is None or result.rps > best[0].rps:
@@ -872,9 +901,16 @@ def our_throughput(s: Setup, label: str) -> tuple[WrkResult, Cpu]:
 
 def measure_scale(s: Setup) -> None:
     """5. Up to `services` services, then HTTP req/s again against the 10-service figure measured just
-    before (the machine is shared: a figure from minutes earlier would carry its drift)."""
+    before, both from a freshly started server alone on CPU 0 (this compares us with ourselves; the machine is
+    shared, and unpinned runs vary by 15% from one to the next)."""
     a, t = s.args, s.topology
-    ten, ten_cpu = our_throughput(s, f"{t.services} services")
+    s.server.stop()  # both figures from a freshly started server: the 10,000 one has to restart
+    s.server.start()
+    s.server.settle()
+    warm_up(s, 8)
+    with server_alone(s) as cpus:
+        ten, ten_cpu = our_throughput(s, f"{t.services} services", cpus)
+    ten_rss = s.server.rss_mib()
     extra = a.services - t.services
     calls = 3 * extra
     started = time.perf_counter()
@@ -896,9 +932,14 @@ def measure_scale(s: Setup) -> None:
         f"data plane live {live:.1f} s later"
     )
     warm_up(s, 8)
-    many, many_cpu = our_throughput(s, f"{a.services} services")
+    with server_alone(s) as cpus:
+        many, many_cpu = our_throughput(s, f"{a.services} services", cpus)
+    s.report.note(
+        f"server resident memory: {ten_rss:.0f} MiB with {t.services} services, "
+        f"{s.server.rss_mib():.0f} MiB with {a.services}"
+    )
     s.report.add(
-        f"5. HTTP req/s with {a.services} services vs {t.services}",
+        f"5. HTTP req/s with {a.services} services vs {t.services} (server alone on CPU 0)",
         f"{many.rps:.0f}",
         f"{ten.rps:.0f} ({t.services} services)",
         f"{many.rps / ten.rps:.2f}",
@@ -916,67 +957,75 @@ def measure_scale(s: Setup) -> None:
     )
 
 
-def profile(s: Setup, py_spy: str) -> None:
+def profile(s: Setup, py_spy: str, label: str) -> None:
     """py-spy samples the server (its main thread: API + data plane) under wrk load; top self and total.
 
     py-spy samples wall-clock stacks of a thread that is not idle, so a process that is runnable but preempted
     (the 2 cores shared by wrk, the backend and the server) is seen wherever the scheduler stopped it, most
     often in the write that woke wrk or the backend. So the server gets CPU 0 alone while sampled, and wrk and
     the backend CPU 1 (other processes on the machine are not moved)."""
-    raw = s.tmp / "profile.txt"
-    everything = set(range(os.cpu_count() or 1))
-    alone = len(everything) > 1
-    if alone:
-        pin(s.server.pid, {0})
-        pin(s.backend_pid, everything - {0})
-    spy = subprocess.Popen(
-        [py_spy, "record", "--pid", str(s.server.pid), "--duration", str(int(s.args.duration) + 1),
-         "--rate", "250", "--format", "raw", "--output", str(raw), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    time.sleep(0.5)
-    try:
+    raw = s.tmp / f"profile-{label.replace(' ', '-')}.txt"
+    with server_alone(s) as cpus:
+        spy = subprocess.Popen(
+            [py_spy, "record", "--pid", str(s.server.pid), "--duration", str(int(s.args.duration) + 1),
+             "--rate", "250", "--format", "raw", "--output", str(raw), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        time.sleep(0.5)
         with metered(s.server.pid) as cpu:
-            result = wrk(
-                s.lw_url, s.topology.host, s.args.connections, s.args.duration, cpus=(everything - {0}) or None
-            )
+            result = wrk(s.lw_url, s.topology.host, s.args.connections, s.args.duration, cpus=cpus)
         spy.wait(timeout=60)
-    finally:
-        pin(s.server.pid, everything)
-        pin(s.backend_pid, everything)
+    alone = cpus is not None
     if not raw.exists():
         err = spy.stderr.read().decode() if spy.stderr else ""
         s.report.note(f"py-spy produced no profile: {err.strip()[:200]}")
         return
+    own, total, samples = read_collapsed(raw)
+    print(
+        f"\nprofile ({label}): py-spy, {samples} samples of the server under wrk ({result.rps:.0f} req/s while "
+        f"sampled, {'server alone on CPU 0; ' if alone else ''}{cpu[0].per_request(result.requests)})"
+    )
+    print("  top self (where the time is spent):")
+    for name, hits in own.most_common(s.args.profile_top):
+        print(f"    {hits / samples:6.1%}  {name}")
+    print("  top inclusive (by function, below the server's start-up frames):")
+    ours = [(name, hits) for name, hits in total.most_common() if not any(m in name for m in _STARTUP_FRAMES)]
+    for name, hits in ours[: s.args.profile_top]:
+        print(f"    {hits / samples:6.1%}  {name}")
+    if s.args.profile_out:
+        s.args.profile_out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(raw, s.args.profile_out / raw.name)
+        print(f"  collapsed stacks saved to {s.args.profile_out / raw.name}")
+
+
+def read_collapsed(path: Path) -> tuple[Counter[str], Counter[str], int]:
+    """py-spy's raw (collapsed) stacks -> samples by leaf line (self), by function anywhere on the stack
+    (inclusive), and the sample count."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     samples = 0
-    for line in raw.read_text().splitlines():
-        stack, _, n = line.rpartition(" ")
+    for line in path.read_text().splitlines():
+        stack, _, number = line.rpartition(" ")
         frames = [f for f in stack.split(";") if f]
-        if not frames or not n.isdigit():
+        if not frames or not number.isdigit():
             continue
-        count = int(n)
-        samples += count
-        own[_frame(frames[-1])] += count
+        hits = int(number)
+        samples += hits
+        own[_frame(frames[-1])] += hits
         for name in {_frame(f, line=False) for f in frames}:
-            total[name] += count
-    print(
-        f"\nprofile: py-spy, {samples} samples of the server under wrk ({result.rps:.0f} req/s while sampled, "
-        f"{'server alone on CPU 0; ' if alone else ''}{cpu[0].per_request(result.requests)})"
-    )
-    print("  top self (where the time is spent):")
-    for name, n in own.most_common(s.args.profile_top):
-        print(f"    {n / samples:6.1%}  {name}")
-    print("  top inclusive (by function, below the connection loop):")
-    ceiling = total.get(_frame("_ClientConnection.run (latticework/dataplane/relay.py:0)", line=False), samples)
-    ours = [(name, n) for name, n in total.most_common() if n < ceiling]
-    for name, n in ours[: s.args.profile_top]:
-        print(f"    {n / samples:6.1%}  {name}")
-    (s.args.profile_out or s.tmp / "x").parent.mkdir(parents=True, exist_ok=True)
-    if s.args.profile_out:
-        shutil.copy(raw, s.args.profile_out)
-        print(f"  collapsed stacks saved to {s.args.profile_out}")
+            total[name] += hits
+    return own, total, samples
+
+
+_STARTUP_FRAMES = (
+    "<frozen runpy>",
+    "typer/",
+    "uvicorn/",
+    "latticework/cli/",
+    "latticework/control/server.py",
+    "latticework/__main__.py",
+    "asyncio/runners.py",
+)
 
 
 def _frame(frame: str, line: bool = True) -> str:
@@ -1105,10 +1154,10 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy under load")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy executable (default: on PATH)")
     parser.add_argument("--profile-top", type=int, default=20, help="functions listed per profile table")
-    parser.add_argument("--profile-out", type=Path, help="keep py-spy's collapsed stacks here")
+    parser.add_argument("--profile-out", type=Path, help="a directory to keep py-spy's collapsed stacks in")
     parser.add_argument("--skip", action="append", default=[], choices=["https", "latency", "live", "workers", "scale"])
     args = parser.parse_args()
-    for tool in ("nginx", "wrk", "curl"):
+    for tool in (NGINX, "wrk", "curl"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is not installed (scripts/bench installs nginx and wrk)")
     if args.profile and not args.py_spy:
@@ -1137,13 +1186,15 @@ def main() -> None:
             print("4. API change to live", flush=True)
             measure_live(s, args.changes, "4")
         if args.profile:
-            profile(s, args.py_spy)
+            profile(s, args.py_spy, f"{s.topology.services} services")
         if "workers" not in args.skip:
             print("6. workers", flush=True)
             measure_workers(s)
         if "scale" not in args.skip:
             print(f"5. {args.services} services", flush=True)
             measure_scale(s)
+            if args.profile:
+                profile(s, args.py_spy, f"{args.services} services")
             if "live" not in args.skip:
                 print(f"4b. API change to live with {args.services} services", flush=True)
                 measure_live(s, args.scale_changes, f"4b ({args.services} services)")
@@ -1152,7 +1203,7 @@ def main() -> None:
 
 
 def nginx_version() -> str:
-    out = subprocess.run(["nginx", "-v"], capture_output=True, text=True, check=False).stderr
+    out = subprocess.run([NGINX, "-v"], capture_output=True, text=True, check=False).stderr
     return out.strip().rpartition("/")[2]
 
 
