@@ -33,7 +33,13 @@ def build_app(
     """The API app on the store `store_url` names (None: SQLite at STATE_DIR/latticework.db), with the data
     plane started and stopped by its lifespan, in the same event loop and on the same store."""
     store = open_store(store_url, state_dir)
-    dataplane = DataPlane(store, state_dir, reuse_port=workers > 1, health_interval_scale=health_interval_scale)
+    dataplane = DataPlane(
+        store,
+        state_dir,
+        reuse_port=workers > 1,
+        health_interval_scale=health_interval_scale,
+        follow_store=open_store(store_url, state_dir),
+    )
     pool = WorkerPool(workers - 1, state_dir, store_url)
     return ControlApp(
         Gateway(Backend(store, settings)),

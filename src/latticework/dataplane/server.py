@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,15 @@ class DataPlane:
         health_interval_scale: float = 1.0,
         check_health: bool = True,
         healthy: Callable[[TargetGroupView], frozenset[str]] | None = None,
+        follow_store: Store | None = None,
     ) -> None:
+        """`store` takes the data plane's few writes (target health) on the event loop's thread. `follow_store`, a
+        second connection to the same store, is read by the follower in a worker thread, so compiling a large
+        snapshot does not stall traffic and API calls on the loop; without it, the follower reads `store` on
+        the loop."""
         self.state_dir = state_dir
-        self.follower = ConfigFollower(store)
+        self.follower = ConfigFollower(follow_store or store)
+        self._compiler = ThreadPoolExecutor(1, thread_name_prefix="snapshot") if follow_store else None
         self.instances: dict[str, str] = {}
         self.ca = LocalCA(state_dir / "pki")
         self.tls = SniRouter(self.certificate_for)
@@ -126,7 +133,11 @@ class DataPlane:
                 log.exception("data plane refresh failed; serving the last config")
 
     async def _refresh(self) -> None:
-        if self.follower.refresh():
+        if self._compiler is None:
+            swapped = self.follower.refresh()
+        else:
+            swapped = await asyncio.get_running_loop().run_in_executor(self._compiler, self.follower.refresh)
+        if swapped:
             self.instances = instance_registry(self.state_dir)
             snapshot = self.follower.snapshot
             self._prepare_certificates(snapshot)
@@ -150,6 +161,10 @@ class DataPlane:
         await self.ingress.close()
         self.relay.pool.close()
         self.logs.close()
+        if self._compiler is not None:
+            # Let a compile in flight finish before its store connection closes.
+            self._compiler.shutdown(wait=True)
+            self.follower.store.close()
 
 
 def _has_https(service: ServiceView) -> bool:

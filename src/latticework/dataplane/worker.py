@@ -59,7 +59,14 @@ async def _serve(state_dir: Path, store_url: str | None) -> None:
 
     store = open_store(store_url, state_dir)
     stored = StoredHealth(store)
-    dataplane = DataPlane(store, state_dir, reuse_port=True, check_health=False, healthy=stored.healthy)
+    dataplane = DataPlane(
+        store,
+        state_dir,
+        reuse_port=True,
+        check_health=False,
+        healthy=stored.healthy,
+        follow_store=open_store(store_url, state_dir),
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

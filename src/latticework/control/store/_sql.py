@@ -33,6 +33,7 @@ CREATE INDEX IF NOT EXISTS resources_kind ON resources (kind, account, region, s
 CREATE INDEX IF NOT EXISTS resources_parent ON resources (kind, account, region, parent, seq);
 CREATE INDEX IF NOT EXISTS resources_ref ON resources (kind, account, region, ref, seq);
 CREATE INDEX IF NOT EXISTS resources_name ON resources (kind, account, region, name);
+CREATE INDEX IF NOT EXISTS resources_parent_name ON resources (kind, account, region, parent, name);
 CREATE TABLE IF NOT EXISTS idempotency (
   account TEXT NOT NULL, region TEXT NOT NULL, operation TEXT NOT NULL, token TEXT NOT NULL,
   digest TEXT NOT NULL, response TEXT NOT NULL,
