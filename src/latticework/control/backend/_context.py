@@ -166,6 +166,15 @@ class Ctx:
     def status(self, record: Record) -> str | None:
         return effective_status(record.doc, self.now)
 
+    def require_settled(self, record: Record, resource_type: str, label: str) -> None:
+        """ConflictException while a create or update of the record is in progress: AWS refuses to delete (or
+        change again) a resource that is still being provisioned."""
+        status = self.status(record)
+        if status in ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"):
+            raise ConflictException(
+                f"{label} {record.id} is {status}; retry once it is ACTIVE.", resource_type, record.id
+            )
+
     def touch(self, record: Record) -> Record:
         record.doc["lastUpdatedAt"] = self.stamp
         return self.tx.put(record)

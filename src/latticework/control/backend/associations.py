@@ -90,7 +90,7 @@ def list_service_network_service_associations(ctx: Ctx, params: dict[str, Any]) 
 
 def delete_service_network_service_association(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     record = ctx.resolve("snsa", params["serviceNetworkServiceAssociationIdentifier"])
-    _refuse_in_progress(ctx, record, _SNSA)
+    ctx.require_settled(record, _SNSA, "Association")
     ctx.tx.delete(record)
     return {**pick(record.doc, "arn", "id"), "status": "DELETE_IN_PROGRESS"}
 
@@ -175,7 +175,7 @@ def update_service_network_vpc_association(ctx: Ctx, params: dict[str, Any]) -> 
     """Security groups can be replaced but, once there are some, not all removed (API reference); turning private
     DNS off drops the dnsOptions."""
     record = ctx.resolve("snva", params["serviceNetworkVpcAssociationIdentifier"])
-    _refuse_in_progress(ctx, record, _SNVA)
+    ctx.require_settled(record, _SNVA, "Association")
     doc = record.doc
     groups = params.get("securityGroupIds")
     if groups is not None:
@@ -198,7 +198,7 @@ def update_service_network_vpc_association(ctx: Ctx, params: dict[str, Any]) -> 
 def delete_service_network_vpc_association(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     record = ctx.resolve("snva", params["serviceNetworkVpcAssociationIdentifier"])
     # API reference, DeleteServiceNetworkVpcAssociation: not while a create or update is in progress.
-    _refuse_in_progress(ctx, record, _SNVA)
+    ctx.require_settled(record, _SNVA, "Association")
     ctx.tx.delete(record)
     return {**pick(record.doc, "arn", "id"), "status": "DELETE_IN_PROGRESS"}
 
@@ -258,14 +258,6 @@ def _ends(ctx: Ctx, network: Record) -> dict[str, Any]:
         "serviceNetworkId": network.id,
         "serviceNetworkName": network.doc["name"],
     }
-
-
-def _refuse_in_progress(ctx: Ctx, record: Record, resource_type: str) -> None:
-    status = ctx.status(record)
-    if status in ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"):
-        raise ConflictException(
-            f"Association {record.id} is {status}; retry once it is ACTIVE.", resource_type, record.id
-        )
 
 
 def _id_of(ctx: Ctx, kind: str, identifier: str | None) -> str | None:

@@ -100,7 +100,7 @@ def update_resource_gateway(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     the configurations on the gateway: ARN configurations cannot use IN_VPC, CIDR configurations need it
     (API reference, CreateResourceGateway, resourceConfigDnsResolution)."""
     record = ctx.resolve("resourcegateway", params["resourceGatewayIdentifier"])
-    _require_settled(ctx, record, "update")
+    ctx.require_settled(record, "RESOURCE_GATEWAY", "Resource gateway")
     resolution = params.get("resourceConfigDnsResolution")
     if resolution is not None and resolution != record.doc["resourceConfigDnsResolution"]:
         _require_resolution_fits(ctx, record, resolution)
@@ -114,7 +114,7 @@ def update_resource_gateway(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 
 def delete_resource_gateway(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     record = ctx.resolve("resourcegateway", params["resourceGatewayIdentifier"])
-    _require_settled(ctx, record, "delete")
+    ctx.require_settled(record, "RESOURCE_GATEWAY", "Resource gateway")
     used = ctx.count("resourceconfiguration", ref=record.id)
     if used:
         raise ConflictException(
@@ -166,16 +166,6 @@ def _addresses_per_eni(ip_type: str, requested: int | None) -> int | None:
 def _default_security_groups(vpc: Record) -> list[str]:
     default = vpc.doc.get("defaultSecurityGroupId")
     return [default] if default else []
-
-
-def _require_settled(ctx: Ctx, record: Record, action: str) -> None:
-    status = ctx.status(record)
-    if status != "ACTIVE":
-        raise ConflictException(
-            f"Resource gateway {record.id} is {status}; {action} it once it is ACTIVE.",
-            "RESOURCE_GATEWAY",
-            record.id,
-        )
 
 
 def _require_resolution_fits(ctx: Ctx, gateway: Record, resolution: str) -> None:

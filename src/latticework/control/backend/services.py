@@ -101,10 +101,7 @@ def update_service(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 
 def delete_service(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     record = ctx.resolve("service", params["serviceIdentifier"])
-    if ctx.status(record) == "CREATE_IN_PROGRESS":
-        raise ConflictException(
-            f"Service {record.id} is still being created; delete it once it is ACTIVE.", "SERVICE", record.id
-        )
+    ctx.require_settled(record, "SERVICE", "Service")
     if ctx.count("snsa", ref=record.id):
         raise ConflictException(
             f"Service {record.id} is associated with a service network. Delete the service network service "

@@ -105,10 +105,7 @@ def delete_target_group(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     record = ctx.resolve("targetgroup", params["targetGroupIdentifier"])
     # API reference DeleteTargetGroup: "You can't delete a target group if it is used in a listener rule or if
     # the target group creation is in progress."
-    if ctx.status(record) == "CREATE_IN_PROGRESS":
-        raise ConflictException(
-            f"Target group {record.id} is still being created; delete it once it is ACTIVE.", "TARGET_GROUP", record.id
-        )
+    ctx.require_settled(record, "TARGET_GROUP", "Target group")
     users = service_arns(ctx, record)
     if users:
         raise ConflictException(
