@@ -9,10 +9,12 @@ times are in the exchange, `when` is passed in); `logsink` does the writing.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import PurePath, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -173,7 +175,13 @@ def access_record(exchange: Exchange) -> dict[str, Any]:
 
 def start_time(epoch: float) -> str:
     """`YYYY-MM-DDTHH:MM:SSZ` in UTC, whole seconds (User Guide, startTime)."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _second_text(math.floor(epoch))
+
+
+@lru_cache(maxsize=64)
+def _second_text(second: int) -> str:
+    # Formatted once per second: on a busy relay every record of that second shares the text.
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _text(value: str | None) -> str:
