@@ -52,6 +52,10 @@ class _EchoServer(ThreadingHTTPServer):
         self.status = 200
         self.health_status = 200  # what /health* answers: the target's health check path in these tests
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Aborted exchanges (a client body rejected mid-request, a TLS probe) are expected in these tests.
+        pass
+
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, address = super().get_request()
         # Like any production server: without it, Nagle + delayed ACK add 40 ms to pooled keep-alive exchanges.
