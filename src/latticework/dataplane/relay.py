@@ -422,41 +422,45 @@ class _ClientConnection:
         trace.sent_to_target = time.time()
 
     async def _relay_response(self, upstream: Connection, method: str, exchange: Trace) -> bool:
-        """Stream the target's response to the client; True when the upstream connection can be reused."""
+        """Stream the target's response to the client, one write per read from the target (a small response
+        leaves in one write); True when the upstream connection can be reused."""
         responses = http1.ResponseReader(method)
         chunked_to_client = False
         while True:
             # A target silent for the service's idle timeout is a TargetDataTimeout (504).
             async with asyncio.timeout(self.idle_timeout):
                 data = await upstream.reader.read(_READ_SIZE)
-            events = responses.feed(data) if data else responses.feed_eof()
-            for event in events:
+            out: list[bytes] = []
+            ended = False
+            for event in responses.feed(data) if data else responses.feed_eof():
                 if isinstance(event, http1.Rejected):
                     raise _TargetProtocolError(event.reason)
-                if isinstance(event, http1.InterimResponse):
-                    continue  # 100 Continue and friends are not relayed
                 if isinstance(event, http1.ResponseStarted):
-                    chunked_to_client = self._start_response(event, exchange)
+                    head, chunked_to_client = self._response_head(event, exchange)
+                    out.append(head)
                 elif isinstance(event, http1.BodyData):
-                    out = http1.encode_chunk(event.data) if chunked_to_client else event.data
-                    exchange.bytes_sent += len(out)
-                    self.writer.write(out)
-                    await self.writer.drain()
+                    out.append(http1.encode_chunk(event.data) if chunked_to_client else event.data)
                 elif isinstance(event, http1.MessageEnded):
+                    ended = True
                     if chunked_to_client:
-                        self.writer.write(http1.END_CHUNK)
-                        exchange.bytes_sent += len(http1.END_CHUNK)
-                    await self.writer.drain()
-                    return responses.keep_alive
+                        out.append(http1.END_CHUNK)
+                # InterimResponse (100 Continue and friends) is not relayed.
+            if out:
+                payload = b"".join(out)
+                if exchange.response_started is None:
+                    exchange.response_started = time.time()
+                exchange.bytes_sent += len(payload)
+                self.writer.write(payload)
+                await self.writer.drain()
+            if ended:
+                return responses.keep_alive
             if not data:
                 raise ConnectionError("target closed before the response ended")
 
-    def _start_response(self, started: http1.ResponseStarted, exchange: Trace) -> bool:
-        exchange.response_started = time.time()
+    def _response_head(self, started: http1.ResponseStarted, exchange: Trace) -> tuple[bytes, bool]:
+        """The head the client gets, and whether its body is re-chunked (the target's framing was not a length)."""
         exchange.status = started.status
-        headers = [
-            (n, v) for n, v in started.headers if n.lower() not in _HOP_BY_HOP and n.lower() != "x-amzn-requestid"
-        ]
+        headers = [(n, v) for n, v in started.headers if n not in _HOP_BY_HOP and n != "x-amzn-requestid"]
         chunked = False
         if started.content_length is not None:
             headers.append(("content-length", str(started.content_length)))
@@ -466,10 +470,8 @@ class _ClientConnection:
         headers.append(("x-amzn-requestid", exchange.request_id))
         if not self.keep_alive:
             headers.append(("connection", "close"))
-        data = http1.encode_response_head(started.status, started.reason or _reason(started.status), headers)
-        exchange.bytes_sent += len(data)
-        self.writer.write(data)
-        return chunked
+        reason = started.reason or _reason(started.status)
+        return http1.encode_response_head(started.status, reason, headers), chunked
 
 
 def _host_and_port(authority: str, default_port: int) -> tuple[str, int]:
