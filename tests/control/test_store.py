@@ -755,3 +755,19 @@ def test_a_write_that_is_not_configuration_does_not_bump_the_version(store: Stor
     with store.transaction() as tx:
         stored = tx.get("target", ACCOUNT, REGION, "tg-1/10.0.0.1:80")
     assert stored is not None and stored.doc["status"] == "HEALTHY"
+
+
+def test_sqlite_read_all_sees_the_last_commit_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
+    """The data plane's read never waits for (or sees) an API write in progress."""
+    from latticework.control.store.sqlite import SqliteStore
+
+    reader, writer = SqliteStore(tmp_path / "db"), SqliteStore(tmp_path / "db")
+    put_all(writer, rec("svc-1"))
+    committed = writer.config_version()
+    with writer.transaction() as tx:
+        tx.put(rec("svc-2"))
+        version, records = reader.read_all(["service"])
+    assert version == committed and ids(records) == ["svc-1"]
+    assert reader.read_all(["service"])[0] == committed + 1
+    reader.close()
+    writer.close()

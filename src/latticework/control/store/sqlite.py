@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from latticework.control.store import Store, Transaction
+from latticework.control.store import Record, Store, Transaction
 from latticework.control.store._sql import SqlTransaction, tables
 
 __all__ = ["SqliteStore"]
@@ -57,6 +57,16 @@ class SqliteStore(Store):
         if tx.changed:
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'config_version'")
         self._db.execute("COMMIT")
+
+    def read_all(self, kinds: Sequence[str]) -> tuple[int, list[Record]]:
+        """A deferred (read) transaction: in WAL mode it sees one consistent snapshot without taking the write
+        lock, so a large data-plane read never holds up API writes."""
+        self._db.execute("BEGIN")
+        try:
+            tx = _SqliteTransaction(self._db)
+            return tx.version(), tx.scan(kinds)
+        finally:
+            self._db.execute("COMMIT")
 
     def config_version(self) -> int:
         return int(self._meta("config_version"))
