@@ -64,15 +64,24 @@ class ServerProcess:
                 time.sleep(0.05)
         raise RuntimeError("server did not become healthy in 60 s")
 
-    def stop(self, kill: bool = False) -> None:
+    def stop(self, kill: bool = False, timeout: float | None = None) -> None:
+        """SIGTERM (or SIGKILL) and wait. With a `timeout`, a server still running after it fails the caller;
+        without one (fixture teardown on a busy machine) it is killed after 60 s."""
         if self.process is None:
             return
         if kill:
             self.process.kill()
         else:
             self.process.terminate()
-        self.process.wait(timeout=15)
-        self.process = None
+        try:
+            self.process.wait(timeout=timeout or 60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            if timeout is not None:
+                raise
+        finally:
+            self.process = None
 
     def client(self, service: str = "vpc-lattice", region: str = "us-west-2", **kwargs: Any) -> Any:
         return boto3.client(

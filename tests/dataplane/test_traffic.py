@@ -302,3 +302,18 @@ def test_https_target_groups_are_reached_over_tls_without_verifying_the_target(
     service = network.service("to-tls", forward((group, 100)))
     status, _, echoed = get_json(network.opener(vpc), f"http://{service['dnsEntry']['domainName']}/secure")
     assert status == 200 and echoed["backend"] == "tls-target" and echoed["path"] == "/secure"
+
+
+def test_shutdown_does_not_wait_for_idle_keep_alive_clients(network: Network, backend: Any) -> None:
+    vpc = network.add_vpc("ui")
+    service = network.service("idle", forward((network.target_group("idle-tg", backend("idle")), 100)))
+    host = service["dnsEntry"]["domainName"]
+    with socket.create_connection(("127.0.0.1", network.ingress_port(vpc)), timeout=5) as idle:
+        idle.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        answer = b""
+        while not answer.endswith(b"}"):  # the echo's JSON body ends the response
+            answer += idle.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 ")
+        # The connection stays open and idle (60 s idle timeout); SIGTERM must still stop the server promptly.
+        network.server.stop(timeout=15)  # raises if the process has not exited by then
+        assert idle.recv(65536) == b""

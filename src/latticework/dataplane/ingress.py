@@ -100,7 +100,8 @@ class IngressServers:
             server.close()
         for server in self.servers.values():
             with contextlib.suppress(Exception):
-                await server.wait_closed()
+                # Bounded: some event loops wait here for every connection the server ever accepted.
+                await asyncio.wait_for(server.wait_closed(), 2)
         self.servers.clear()
 
 

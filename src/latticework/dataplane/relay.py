@@ -163,6 +163,7 @@ class Relay:
         self.pool = UpstreamPool()
         self._random = random.Random()
         self._counters: dict[str, count[int]] = {}
+        self._clients: set[asyncio.StreamWriter] = set()
 
     def _next(self, group_id: str) -> int:
         counter = self._counters.get(group_id)
@@ -173,6 +174,7 @@ class Relay:
     async def serve(self, vpc_id: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one client connection until it closes, errs, idles out or reaches its lifetime."""
         connection = _ClientConnection(self, vpc_id, reader, writer)
+        self._clients.add(writer)
         try:
             await connection.run()
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
@@ -180,7 +182,15 @@ class Relay:
         except Exception:
             log.exception("relay error on a connection from VPC %s", vpc_id)
         finally:
+            self._clients.discard(writer)
             writer.close()
+
+    def close(self) -> None:
+        """Close every client connection (shutdown): idle keep-alive connections would otherwise linger until
+        their idle timeout."""
+        for writer in list(self._clients):
+            writer.close()
+        self.pool.close()
 
 
 class _ClientConnection:

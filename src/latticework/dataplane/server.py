@@ -158,8 +158,8 @@ class DataPlane:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self.relay.close()
         await self.ingress.close()
-        self.relay.pool.close()
         self.logs.close()
         if self._compiler is not None:
             # Let a compile in flight finish before its store connection closes.
