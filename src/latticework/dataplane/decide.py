@@ -40,11 +40,13 @@ _SET_BY_LATTICE = frozenset(
 @dataclass(frozen=True, slots=True)
 class RequestHead:
     method: str
-    path: str  # without the query string
+    path: str  # as sent (still percent-encoded), without the query string
     host: str  # lower-case, without the port
     port: int  # the listener port the request is for
     scheme: str  # "http" or "https" (TLS terminated by us)
     headers: Mapping[str, str]  # lower-case names; repeated headers joined with ", "
+    query: str = ""  # the raw query string as sent, without "?"
+    header_list: tuple[tuple[str, str], ...] = ()  # (lower-case name, value) in arrival order, repeats kept
 
 
 @dataclass(frozen=True, slots=True)

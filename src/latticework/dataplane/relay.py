@@ -299,13 +299,13 @@ class _ClientConnection:
             # Absolute-form: a proxy request (RFC 9112 3.2.2); the URI's authority wins over Host.
             parts = urlsplit(target)
             host, port = (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
-            path = parts.path or "/"
+            path, query = parts.path or "/", parts.query
         else:
             host, port = _host_and_port(headers.get("host", ""), 443 if self.scheme == "https" else 80)
-            path = target.split("?", 1)[0]
+            path, _, query = target.partition("?")
             if self.tunnel_port is not None:
                 port = self.tunnel_port
-        return RequestHead(started.method, path, host, port, self.scheme, headers)
+        return RequestHead(started.method, path, host, port, self.scheme, headers, query, tuple(started.headers))
 
     async def _drain_body(self, pending: list[http1.Event], exchange: Trace) -> None:
         async for event in self._body_events(pending):
