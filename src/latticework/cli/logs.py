@@ -66,7 +66,11 @@ def poll_new_lines(state: FollowState) -> list[str]:
 def _log_files(logs_dir: Path) -> list[Path]:
     if not logs_dir.is_dir():
         return []
-    return sorted(p for p in logs_dir.rglob("*") if p.suffix in _SUFFIXES and p.is_file())
+    # logs/functions/ holds function logs (plain text, `--function`), not access log records.
+    functions_dir = logs_dir / "functions"
+    return sorted(
+        p for p in logs_dir.rglob("*") if p.suffix in _SUFFIXES and p.is_file() and functions_dir not in p.parents
+    )
 
 
 def _read_new(state: FollowState, path: Path) -> list[str]:
@@ -179,8 +183,14 @@ def logs(
         float | None, typer.Option("--since", min=0, help="Only records that started in the last SECONDS.")
     ] = None,
     pretty: Annotated[bool, typer.Option("--pretty", help="An aligned table instead of JSON lines.")] = False,
+    function: Annotated[
+        str | None, typer.Option("--function", help="Print this function's log (START/END/REPORT and output) instead.")
+    ] = None,
 ) -> None:
     """Print the access log records under STATE_DIR/logs, oldest first, one JSON object per line."""
+    if function is not None:
+        _function_log(state_dir / "logs" / "functions" / f"{function}.log", follow)
+        return
     cutoff = None if since is None else time.time() - since
     state = FollowState(state_dir / "logs")
     printer = _Printer(pretty)
@@ -200,5 +210,23 @@ def logs(
         while True:
             time.sleep(_POLL_SECONDS)
             emit(poll_new_lines(state))
+    except KeyboardInterrupt:
+        pass
+
+
+def _function_log(path: Path, follow: bool) -> None:
+    """A function's log file as written, then (with -f) what is appended to it."""
+    offset = 0
+    try:
+        while True:
+            if path.is_file():
+                with path.open("rb") as file:
+                    file.seek(offset)
+                    chunk = file.read()
+                offset += len(chunk)
+                typer.echo(chunk.decode(errors="replace"), nl=False)
+            if not follow:
+                return
+            time.sleep(_POLL_SECONDS)
     except KeyboardInterrupt:
         pass

@@ -50,7 +50,7 @@ def parse_request(
     params: dict[str, Any] = {}
     errors: list[FieldError] = []
     if shape is not None:
-        params = _body_members(body, shape)
+        params = _payload_member(body, shape) if _blob_payload(shape) else _body_members(body, shape)
         _located_members(shape, found.labels, query, headers, params, errors)
         errors.extend(validate(params, shape))
     if errors:
@@ -69,6 +69,17 @@ def _modeled(value: Any, shape: Shape) -> Any:
     if shape.type_name == "map" and isinstance(value, dict):
         return {k: _modeled(v, shape.value) for k, v in value.items()}
     return value
+
+
+def _blob_payload(shape: Shape) -> str | None:
+    """The member the whole body is bound to, when the model binds it to a blob (Lambda Invoke's Payload)."""
+    name = shape.serialization.get("payload")
+    return name if name is not None and shape.members[name].type_name == "blob" else None
+
+
+def _payload_member(body: bytes, shape: Shape) -> dict[str, Any]:
+    name = _blob_payload(shape)
+    return {name: body} if name is not None and body else {}
 
 
 def _body_members(body: bytes, shape: Shape) -> dict[str, Any]:
@@ -148,10 +159,16 @@ def serialize_output(operation: OperationModel, output: dict[str, Any] | None) -
         location = member.serialization.get("location")
         if location == "header":
             headers.append((member.serialization.get("name", name).lower(), str(value)))
+        elif location == "statusCode":
+            status = int(value)
         elif location is None:
             body[name] = to_wire(value, member)
     if status == 204:
         return Response(status, [], b"")
+    payload = _blob_payload(shape)
+    if payload is not None:
+        # A blob payload member is the whole body, raw (Lambda Invoke's function response).
+        return Response(status, headers, bytes(body.get(payload) or b""))
     return Response(status, headers, json.dumps(body, separators=(",", ":")).encode())
 
 
