@@ -118,6 +118,23 @@ def test_unknown_owner_is_404_with_its_resource_type(lattice: Any) -> None:
         ('["Statement"]', "must be a JSON object"),
         ('{"Version":"2012-10-17"}', "has no Statement"),
         ('{"Statement":[{"Effect":"Permit","Principal":"*","Action":"*"}]}', "Statement[0].Effect"),
+        # Issue 4: policies that parse but could never evaluate are refused by the policy engine.
+        (
+            '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"vpc-lattice-svcs:Invoke","Resource":"*",'
+            '"Condition":{"StringEqual":{"aws:PrincipalOrgID":"o-1"}}}]}',
+            "StringEqual",
+        ),
+        ('{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}', "s3:GetObject"),
+        (
+            '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"vpc-lattice-svcs:Invoke","Resource":"*",'
+            '"Condition":{"NumericEquals":{"vpc-lattice-svcs:Port":"eighty"}}}]}',
+            "eighty",
+        ),
+        (
+            '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"vpc-lattice-svcs:Invoke","Resource":"*",'
+            '"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}]}',
+            "10.0.0.0/33",
+        ),
     ],
 )
 def test_invalid_policy_is_a_validation_error_on_policy(lattice: Any, unique: Any, policy: str, fragment: str) -> None:

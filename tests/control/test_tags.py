@@ -113,7 +113,7 @@ def test_internal_records_are_not_taggable(lattice: Any, unique: Any) -> None:
     service = lattice.create_service(name=unique("tags"))
     lattice.put_auth_policy(
         resourceIdentifier=service["id"],
-        policy='{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*"}]}',
+        policy='{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}',
     )
     with pytest.raises(ClientError) as exc:
         lattice.list_tags_for_resource(resourceArn=service["arn"] + "/authpolicy")

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from latticework.cli.call import call
 from latticework.cli.certs import app as certs_app
+from latticework.cli.functions import invoke
 from latticework.cli.logs import logs
+from latticework.cli.policy import app as policy_app
+from latticework.cli.principals import app as principals_app
 from latticework.cli.vpc import app as vpc_app
 from latticework.config import Settings
+
+if TYPE_CHECKING:
+    from latticework.auth.principals import Identity
 
 __all__ = ["app", "main"]
 
@@ -56,6 +63,14 @@ def server(
             "or sqlite:PATH. Default: SQLite at STATE_DIR/latticework.db.",
         ),
     ] = None,
+    principals: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="LATTICEWORK_PRINCIPALS",
+            help="A principals file (JSON) to import into the credential registry at start (see "
+            "`latticework principals import`).",
+        ),
+    ] = None,
 ) -> None:
     """Run the API in the foreground until SIGINT or SIGTERM."""
     from latticework.control.store.factory import StoreUnavailableError, store_location
@@ -65,6 +80,8 @@ def server(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--store") from None
     from latticework.control.server import serve
+
+    identities = _principals_file(principals) if principals else []
 
     try:
         settings = Settings(account=account, region=region, provisioning_seconds=provisioning_seconds)
@@ -80,15 +97,32 @@ def server(
             store_url=store,
             health_interval_scale=health_interval_scale,
             workers=workers,
+            identities=identities,
         )
     except StoreUnavailableError as exc:
         typer.echo(f"latticework server: {exc}", err=True)
         raise typer.Exit(1) from None
 
 
+def _principals_file(path: Path) -> list[Identity]:
+    from latticework.auth import registry
+
+    try:
+        identities = registry.load_file(path)
+        for identity in identities:
+            registry.check_identity_policy(identity)
+    except registry.RegistryError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--principals") from None
+    return identities
+
+
 app.command("logs")(logs)
+app.command("invoke")(invoke)
+app.command("call")(call)
 app.add_typer(certs_app, name="certs")
 app.add_typer(vpc_app, name="vpc")
+app.add_typer(principals_app, name="principals")
+app.add_typer(policy_app, name="policy")
 
 
 @app.command()

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
 
+from latticework.auth import registry
+from latticework.auth.principals import Identity
+from latticework.compute.functions.supervisor import FunctionSupervisor
+from latticework.compute.lambda_api.app import FunctionsApp, LambdaApi
 from latticework.config import Settings
 from latticework.control.api.app import ControlApp
 from latticework.control.api.gateway import Gateway
@@ -29,10 +34,13 @@ def build_app(
     store_url: str | None = None,
     health_interval_scale: float = 1.0,
     workers: int = 1,
+    identities: Sequence[Identity] = (),
 ) -> ControlApp:
     """The API app on the store `store_url` names (None: SQLite at STATE_DIR/latticework.db), with the data
     plane started and stopped by its lifespan, in the same event loop and on the same store."""
     store = open_store(store_url, state_dir)
+    if identities:
+        registry.add_identities(store, identities)
     dataplane = DataPlane(
         store,
         state_dir,
@@ -41,10 +49,12 @@ def build_app(
         follow_store=open_store(store_url, state_dir),
     )
     pool = WorkerPool(workers - 1, state_dir, store_url)
-    return ControlApp(
+    supervisor = FunctionSupervisor(state_dir, store)
+    return FunctionsApp(
         Gateway(Backend(store, settings)),
-        on_startup=[dataplane.start, pool.start],
-        on_shutdown=[pool.stop, dataplane.stop],
+        lambda_api=LambdaApi(store, settings, state_dir, supervisor),
+        on_startup=[dataplane.start, pool.start, supervisor.start],
+        on_shutdown=[supervisor.stop, pool.stop, dataplane.stop],
         health=dataplane.health,
     )
 
@@ -57,9 +67,10 @@ def serve(
     store_url: str | None = None,
     health_interval_scale: float = 1.0,
     workers: int = 1,
+    identities: Sequence[Identity] = (),
 ) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(state_dir, settings, store_url, health_interval_scale, workers)
+    app = build_app(state_dir, settings, store_url, health_interval_scale, workers, identities)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         app,

@@ -1,9 +1,10 @@
 """The decision core: one request head, the VPC it arrived from and a config snapshot in; what to do out.
 
-host -> service reachable from this VPC (else 404 Non Existent Service) -> listener by port -> rule ->
-action (fixed response, or forward: weighted target group, then round robin over healthy targets, fail-open)
--> the headers the target gets. Pure: the random draw, the round-robin counter and the health view are passed
-in; the relay does the I/O.
+host -> service reachable from this VPC (else 404 Non Existent Service) -> listener by port -> access
+(SigV4 and auth policies when AWS_IAM is on; `access`) -> rule -> action (fixed response, or forward: weighted
+target group, then round robin over healthy targets, fail-open) -> the headers the target gets. Pure: the
+random draw, the round-robin counter, the health view and the time (in the head) are passed in; the relay does
+the I/O.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from latticework.dataplane.access import OPEN, Access, check_access, identity_headers
 from latticework.dataplane.routing import FixedResponse, Forward, choose_group, choose_target, select_rule
 from latticework.dataplane.snapshot import ListenerView, ServiceView, Snapshot, TargetGroupView, TargetView, VpcView
 
@@ -47,6 +49,8 @@ class RequestHead:
     headers: Mapping[str, str]  # lower-case names; repeated headers joined with ", "
     query: str = ""  # the raw query string as sent, without "?"
     header_list: tuple[tuple[str, str], ...] = ()  # (lower-case name, value) in arrival order, repeats kept
+    source_ip: str = ""  # the caller's address (aws:SourceIp)
+    received_at: float = 0.0  # wall-clock seconds when the head arrived (SigV4 clock-skew and expiry checks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class Refusal:
     message: str
     failure_reason: str | None = None
     service: ServiceView | None = None
+    access: Access = OPEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ class FixedReply:
     status: int
     service: ServiceView
     listener: ListenerView
+    access: Access = OPEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,7 @@ class Forwarding:
     target_group: TargetGroupView
     target: TargetView
     network_arn: str
+    access: Access = OPEN
 
 
 Decision = Refusal | FixedReply | Forwarding
@@ -95,12 +102,15 @@ def decide(
     listener = service.listeners.get(head.port)
     if listener is None or (listener.protocol == "HTTPS") != (head.scheme == "https"):
         return Refusal(404, "Non Existent Service", service=service)
+    access = check_access(snapshot, service, vpc, head, head.source_ip, head.received_at)
+    if not access.allowed:
+        return Refusal(access.status, access.message, None, service, access)
     rule = select_rule(listener.rules, head.method, head.path, head.headers)
     if rule is None:
-        return Refusal(404, "No rule matched", service=service)
+        return Refusal(404, "No rule matched", service=service, access=access)
     if isinstance(rule.action, FixedResponse):
-        return FixedReply(rule.action.status, service, listener)
-    return _forward(snapshot, service, listener, rule.action, vpc, healthy, draw, counter)
+        return FixedReply(rule.action.status, service, listener, access)
+    return _forward(snapshot, service, listener, rule.action, vpc, access, healthy, draw, counter)
 
 
 def _forward(
@@ -109,6 +119,7 @@ def _forward(
     listener: ListenerView,
     forward: Forward,
     vpc: VpcView,
+    access: Access,
     healthy: HealthyTargets,
     draw: float,
     counter: Callable[[str], int],
@@ -116,13 +127,13 @@ def _forward(
     group_id = choose_group(forward, draw)
     group = snapshot.target_groups.get(group_id or "")
     if group is None:
-        return Refusal(500, "No target group to forward to", "TargetConnectionError", service)
+        return Refusal(500, "No target group to forward to", "TargetConnectionError", service, access)
     serving = [t for t in group.targets if t.status != "DRAINING"]
     key = choose_target([t.key for t in serving], healthy(group), counter(group.id))
     if key is None:
-        return Refusal(500, "No targets registered", "TargetConnectionError", service)
+        return Refusal(500, "No targets registered", "TargetConnectionError", service, access)
     target = next(t for t in serving if t.key == key)
-    return Forwarding(service, listener, group, target, vpc.network_arn or "")
+    return Forwarding(service, listener, group, target, vpc.network_arn or "", access)
 
 
 def upstream_headers(
@@ -152,4 +163,5 @@ def upstream_headers(
         ),
         ("x-amzn-source-vpc", vpc.id),
         ("x-amzn-requestid", request_id),
+        *identity_headers(forwarding.access),
     ]

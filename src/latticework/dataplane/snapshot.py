@@ -8,12 +8,17 @@ snapshot they started with. Pure: records in, snapshot out.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from latticework.auth.policy import Policy, PolicyError, compile_policy
+from latticework.auth.principals import Identity
+from latticework.auth.registry import identities_from_records
+from latticework.auth.sigv4 import Verifier
 from latticework.control.backend._context import effective_status
 from latticework.control.store import Record
 from latticework.dataplane.routing import Forward, Rule, compile_rule, sort_rules
@@ -41,7 +46,10 @@ KINDS = (
     "vpc",
     "accesslogsubscription",
     "authpolicy",
+    "principal",
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,8 @@ class ServiceView:
     idle_timeout: int
     listeners: Mapping[int, ListenerView]
     network_arns: frozenset[str]  # the service networks it is ACTIVE-associated with
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # aws:ResourceTag/*
+    auth_policy: Policy | None = None  # compiled; None with authType AWS_IAM denies every request
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -115,6 +125,10 @@ class Snapshot:
     log_destinations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # sn/svc id -> destination ARNs
     used_target_groups: frozenset[str] = frozenset()  # groups some listener rule of an active service forwards to
     settles_at: float | None = None  # when the next CREATE_IN_PROGRESS resource becomes ACTIVE (recompile then)
+    network_policies: Mapping[str, Policy | None] = field(default_factory=dict)  # SN ARN -> compiled auth policy
+    identity_policies: Mapping[str, Policy | None] = field(default_factory=dict)  # access key -> identity policy
+    identities: Mapping[str, Identity] = field(default_factory=dict)  # access key -> registry entry
+    verifier: Verifier = field(default_factory=lambda: Verifier(lambda key: None))  # over the registry's keys
 
     def service_for(self, host: str, network_arn: str | None) -> ServiceView | None:
         """The service a host name names, if it is reachable through `network_arn` (reference 2.1)."""
@@ -144,10 +158,12 @@ def compile_snapshot(version: int, records: Iterable[Record], now: float) -> Sna
         network = networks.get(association.parent or "")
         if network is not None:
             networks_by_service[association.ref or ""].add(network.arn)
+    policies = _auth_policies(by_kind["authpolicy"])
+    identities = identities_from_records(by_kind["principal"])
     hosts: dict[str, list[ServiceView]] = defaultdict(list)
     used: set[str] = set()
     for record in _active(by_kind["service"], now):
-        service = _service(record, listeners_by_service[record.id], networks_by_service[record.id])
+        service = _service(record, listeners_by_service[record.id], networks_by_service[record.id], policies)
         for host in service.hosts:
             hosts[host.lower()].append(service)
         used.update(_forwarded_groups(service))
@@ -157,6 +173,10 @@ def compile_snapshot(version: int, records: Iterable[Record], now: float) -> Sna
         target_groups=MappingProxyType(_target_groups(by_kind, now)),
         vpcs=MappingProxyType(_vpcs(by_kind, networks, now)),
         network_auth=MappingProxyType({n.arn: n.doc.get("authType", "NONE") for n in networks.values()}),
+        network_policies=MappingProxyType({n.arn: policies.get(n.id) for n in networks.values()}),
+        identity_policies=MappingProxyType(_identity_policies(identities)),
+        identities=MappingProxyType(identities),
+        verifier=Verifier(identities.get),
         log_destinations=MappingProxyType(_log_destinations(by_kind["accesslogsubscription"])),
         used_target_groups=frozenset(used),
         settles_at=min(
@@ -188,7 +208,33 @@ def _listener(record: Record, rules: list[Rule]) -> ListenerView:
     return ListenerView(record.id, record.arn, doc["protocol"], int(doc["port"]), sort_rules(rules))
 
 
-def _service(record: Record, listeners: dict[int, ListenerView], networks: set[str]) -> ServiceView:
+def _auth_policies(records: Iterable[Record]) -> dict[str, Policy | None]:
+    """Owner ID -> compiled auth policy. A stored policy that no longer compiles (stored before PutAuthPolicy
+    checked it this strictly) counts as no policy: with AWS_IAM that denies everything, never allows."""
+    return {record.id: _compiled(record.doc["policy"], "resource", f"auth policy of {record.id}") for record in records}
+
+
+def _identity_policies(identities: Mapping[str, Identity]) -> dict[str, Policy | None]:
+    """Access key -> compiled identity policy, for keys whose principal has one. One that does not compile is
+    kept as None, which denies (it must never widen access)."""
+    return {
+        key: _compiled(document, "identity", f"identity policy of {key}")
+        for key, identity in identities.items()
+        if (document := identity.principal.identity_policy)
+    }
+
+
+def _compiled(document: str, kind: str, what: str) -> Policy | None:
+    try:
+        return compile_policy(document, kind)  # type: ignore[arg-type]
+    except PolicyError as exc:
+        log.warning("%s does not compile and denies every request: %s", what, exc)
+        return None
+
+
+def _service(
+    record: Record, listeners: dict[int, ListenerView], networks: set[str], policies: Mapping[str, Policy | None]
+) -> ServiceView:
     doc = record.doc
     return ServiceView(
         id=record.id,
@@ -203,6 +249,8 @@ def _service(record: Record, listeners: dict[int, ListenerView], networks: set[s
         idle_timeout=int(doc.get("idleTimeoutSeconds") or 60),
         listeners=MappingProxyType(dict(listeners)),
         network_arns=frozenset(networks),
+        tags=MappingProxyType(dict(doc.get("tags") or {})),
+        auth_policy=policies.get(record.id),
     )
 
 

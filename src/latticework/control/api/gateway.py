@@ -43,7 +43,8 @@ class Gateway:
         request_id = str(uuid.uuid4())
         scope = credential_scope(request.headers, request.query)
         settings = self.backend.settings
-        caller = Caller(settings.account, scope.region if scope else settings.region)
+        region, access_key = (scope.region, scope.access_key) if scope else (settings.region, None)
+        caller = Caller(settings.account, region, access_key)
         query_protocol = _is_query_protocol(request, scope)
         try:
             if query_protocol:

@@ -47,10 +47,12 @@ _QUOTA_CODES = {
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling, from where: the account owning the resources, the region from the SigV4 scope."""
+    """Who is calling, from where: the account owning the resources, the region from the SigV4 scope, and the
+    access key that signed the request (its account wins when the local credential registry knows it)."""
 
     account: str
     region: str
+    access_key: str | None = None
 
 
 def effective_status(doc: dict[str, Any], now: float) -> str | None:

@@ -4,7 +4,8 @@ resource configuration, plus the pure check that a policy text is an IAM policy 
 An auth policy is stored as kind "authpolicy", a resource policy as kind "resourcepolicy", each with id = parent
 = the owner's id; deleting the owner deletes them (`delete_attachments`). An auth policy's `state` is never
 stored: it is read from the owner's authType each time, so it follows UpdateService / UpdateServiceNetwork.
-Policies are only stored and shape-checked here; evaluating them is the data plane's job.
+Auth policies are compiled by the policy engine before they are stored, so one that could never evaluate is
+refused; evaluating them is the data plane's job. Resource policies (sharing) are shape-checked only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from latticework.auth.policy import PolicyError, compile_policy
 from latticework.control.backend._context import Ctx, pick
 from latticework.control.errors import ValidationException
 from latticework.control.store import Record
@@ -57,6 +59,12 @@ def put_auth_policy(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """
     owner = ctx.resolve_any(params["resourceIdentifier"], OWNER_KINDS)
     policy = minified(checked_document(params["policy"]))
+    try:
+        # Issue 4: a policy that could never evaluate (unknown operator, wrong action prefix, unparsable
+        # values) is refused here, with the engine's own words, instead of denying every request later.
+        compile_policy(policy, "resource")
+    except PolicyError as exc:
+        raise ValidationException.field("policy", f"The auth policy cannot be evaluated: {exc}") from None
     # check_quota asks whether one more unit would pass the quota: `size` bytes are `size - 1` plus one.
     ctx.check_quota("auth_policy_bytes", len(policy.encode()) - 1, "AUTH_POLICY", owner.id)
     record = _put_attached(ctx, "authpolicy", owner, policy)
