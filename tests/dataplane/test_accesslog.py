@@ -14,13 +14,17 @@ from hypothesis import strategies as st
 
 from latticework.dataplane.accesslog import (
     ANONYMOUS,
+    AUTH_DENIED_REASONS,
+    FAILURE_REASONS,
     Exchange,
     LogTarget,
     UnsupportedDestinationError,
+    access_line,
     access_record,
     destination_path,
     log_targets,
 )
+from latticework.dataplane.logsink import encode_record
 from latticework.dataplane.snapshot import ServiceView, VpcView
 
 # User Guide "Access log contents" (reference 2.8): every field of a service access log record.
@@ -428,3 +432,51 @@ def test_any_s3_prefix_stays_inside_the_bucket(prefix: str) -> None:
     path = destination_path(f"arn:aws:s3:::bucket/{prefix}", "svc-1", ACCOUNT, REGION, WHEN)
     assert path.parts[:2] == ("s3", "bucket")
     assert not {".", "..", ""} & set(path.parts)
+
+
+# Any text a request can carry: latin-1 from the wire (quotes, backslashes, controls, obs-text) and beyond.
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+_MAYBE = st.none() | _TEXT
+_TIME = st.floats(START - 5, START + 5)
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "start": _TIME,
+            "end": _TIME,
+            "request_sent_to_target": st.none() | _TIME,
+            "response_started": st.none() | _TIME,
+            "source_port": st.integers(0, 65535),
+            "vpc": st.sampled_from([None, VPC]),
+            "service": st.sampled_from([None, SERVICE]),
+            "network_arn": st.sampled_from([None, NETWORK_ARN]),
+            "target_group_arn": st.none() | st.just(TG_ARN),
+            "target_address": _MAYBE,
+            "method": _TEXT,
+            "path": _TEXT,
+            "protocol": st.sampled_from(["HTTP/1.1", "HTTP/2"]),
+            "host_header": _MAYBE,
+            "user_agent": _MAYBE,
+            "sni": _MAYBE,
+            "tls_version": _MAYBE,
+            "tls_cipher": _MAYBE,
+            "status": st.integers(0, 599),
+            "grpc_status": st.none() | st.integers(0, 16),
+            "bytes_received": st.integers(0, 2**40),
+            "bytes_sent": st.integers(0, 2**40),
+            "request_id": _TEXT,
+            "failure_reason": st.none() | st.sampled_from(sorted(FAILURE_REASONS)),
+            "resolved_user": st.sampled_from([ANONYMOUS, "Unknown", "arn:aws:iam::1:role/x"]),
+            "auth_denied_reason": st.none() | st.sampled_from(sorted(AUTH_DENIED_REASONS)),
+            "caller_principal": _MAYBE,
+            "caller_principal_tags": _MAYBE,
+            "caller_x509_subject_cn": _MAYBE,
+            "caller_x509_san_dns": _MAYBE,
+        }
+    )
+)
+def test_access_line_is_the_encoded_access_record_byte_for_byte(fields: dict[str, Any]) -> None:
+    """The fast line writer and the reference record agree for any exchange."""
+    exchange = _exchange(**fields)
+    assert access_line(exchange) == encode_record(access_record(exchange))

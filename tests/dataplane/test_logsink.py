@@ -156,3 +156,23 @@ def test_processes_interleave_only_whole_lines(tmp_path: Path) -> None:
         process.join(timeout=60)
         assert process.exitcode == 0
     _check_whole_lines(tmp_path, 3)
+
+
+def test_a_ready_line_is_written_as_given_to_each_destination(tmp_path: Path) -> None:
+    """`write` takes the bytes of `accesslog.access_line` as they are (no second encoding)."""
+    line = b'{"requestId":"req-1","userAgent":"caf\xc3\xa9"}\n'
+    with AccessLogSink(tmp_path) as sink:
+        sink.write([GROUP, STREAM], "svc-1", ACCOUNT, REGION, line, NOW)
+    for arn in (GROUP, STREAM):
+        assert (tmp_path / destination_path(arn, "svc-1", ACCOUNT, REGION, NOW)).read_bytes() == line
+
+
+def test_s3_records_move_to_the_next_object_when_the_window_turns(tmp_path: Path) -> None:
+    """The per-destination file cache still follows S3's five-minute objects."""
+    with AccessLogSink(tmp_path) as sink:
+        sink.write([BUCKET], "svc-1", ACCOUNT, REGION, _record(1), NOW)
+        sink.write([BUCKET], "svc-1", ACCOUNT, REGION, _record(2), NOW + 300)
+    first, second = (destination_path(BUCKET, "svc-1", ACCOUNT, REGION, t) for t in (NOW, NOW + 300))
+    assert first != second
+    assert [r["requestId"] for r in _lines(tmp_path / first)] == ["req-1"]
+    assert [r["requestId"] for r in _lines(tmp_path / second)] == ["req-2"]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import socket
 import ssl
+import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
-from topology import Network, eventually, forward, get_json
+import pytest
+from topology import Backend, Network, eventually, forward, get_json
 
 from latticework.cli.vpc import vpc_environment
 
@@ -317,3 +322,196 @@ def test_shutdown_does_not_wait_for_idle_keep_alive_clients(network: Network, ba
         # The connection stays open and idle (60 s idle timeout); SIGTERM must still stop the server promptly.
         network.server.stop(timeout=15)  # raises if the process has not exited by then
         assert idle.recv(65536) == b""
+
+
+# -- the relay's framing, streaming and failure paths, against scripted raw-socket targets ---------------------
+
+
+Script = Callable[[socket.socket, BinaryIO, bytes], None]
+
+
+class _ScriptedTarget:
+    """A target that runs `script(connection, stream, head)` on each connection whose first request carries
+    `X-Test: 1` (others are health checks): raw bytes, for framings and failures the echo backend cannot produce."""
+
+    def __init__(self, script: Script) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.script = script
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._run, args=(connection,), daemon=True).start()
+
+    def _run(self, connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):
+            stream = connection.makefile("rb")
+            head = _read_until(stream, b"\r\n\r\n")
+            if b"\r\nx-test: 1\r\n" not in head.lower():  # a health check: this target is healthy
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            self.script(connection, stream, head)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[[Script], _ScriptedTarget]]:
+    targets: list[_ScriptedTarget] = []
+
+    def start(script: Script) -> _ScriptedTarget:
+        targets.append(_ScriptedTarget(script))
+        return targets[-1]
+
+    yield start
+    for target in targets:
+        target.close()
+
+
+def _read_until(stream: BinaryIO, marker: bytes) -> bytes:
+    data = b""
+    while not data.endswith(marker):
+        byte = stream.read(1)
+        if not byte:
+            raise ConnectionError(f"closed before {marker!r}: {data[-80:]!r}")
+        data += byte
+    return data
+
+
+def _read_chunked(stream: BinaryIO) -> bytes:
+    body = b""
+    while size := int(_read_until(stream, b"\r\n")[:-2].split(b";")[0], 16):
+        body += stream.read(size)
+        assert stream.read(2) == b"\r\n"
+    assert _read_until(stream, b"\r\n") == b"\r\n"  # no trailers
+    return body
+
+
+def _read_response(stream: BinaryIO) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response off a buffered socket stream: status, headers, de-chunked body."""
+    head = _read_until(stream, b"\r\n\r\n").decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
+    if headers.get("transfer-encoding") == "chunked":
+        body = _read_chunked(stream)
+    else:
+        body = stream.read(int(headers.get("content-length", "0")))
+    return int(head[0].split()[1]), headers, body
+
+
+def _scripted_service(network: Network, target: _ScriptedTarget, name: str) -> tuple[int, str]:
+    """A service forwarding to `target`: the ingress port and the Host to send."""
+    vpc = network.add_vpc("ui")
+    group = network.target_group(f"{name}-tg", cast(Backend, target))
+    service = network.service(name, forward((group, 100)))
+    return network.ingress_port(vpc), service["dnsEntry"]["domainName"]
+
+
+def test_pipelined_requests_are_answered_in_order_on_one_connection(network: Network, backend: Any) -> None:
+    vpc = network.add_vpc("ui")
+    service = network.service("piped", forward((network.target_group("piped-tg", backend("piped")), 100)))
+    host = service["dnsEntry"]["domainName"]
+    with socket.create_connection(("127.0.0.1", network.ingress_port(vpc)), timeout=10) as conn:
+        stream = conn.makefile("rb")
+        conn.sendall(b"".join(f"GET /{n} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for n in range(5)))
+        paths = [json.loads(_read_response(stream)[2])["path"] for _ in range(5)]
+    assert paths == ["/0", "/1", "/2", "/3", "/4"]
+
+
+def test_chunked_bodies_are_relayed_both_ways(network: Network, scripted: Any) -> None:
+    def echo_chunked(conn: socket.socket, stream: BinaryIO, head: bytes) -> None:
+        while True:
+            assert b"transfer-encoding: chunked" in head.lower() and b"content-length" not in head.lower()
+            body = _read_chunked(stream)
+            reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            reply += b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:3], body[3:])) + b"0\r\n\r\n"
+            conn.sendall(reply)
+            head = _read_until(stream, b"\r\n\r\n")
+
+    port, host = _scripted_service(network, scripted(echo_chunked), "chunky")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        stream = conn.makefile("rb")
+        for text in (b"hello chunked world", b"again"):
+            chunks = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in (text[:4], text[4:])) + b"0\r\n\r\n"
+            request = f"POST /c HTTP/1.1\r\nHost: {host}\r\nX-Test: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            conn.sendall(request.encode() + chunks)
+            status, headers, body = _read_response(stream)
+            assert (status, body) == (200, text) and headers["transfer-encoding"] == "chunked"
+
+
+def test_large_bodies_stream_both_ways_to_a_slow_reader(network: Network, scripted: Any) -> None:
+    size = 8 * 1024 * 1024
+
+    def reverse(conn: socket.socket, stream: BinaryIO, head: bytes) -> None:
+        length = int(head.decode("latin-1").lower().split("content-length:")[1].split("\r\n")[0])
+        body = stream.read(length)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body[::-1])
+
+    port, host = _scripted_service(network, scripted(reverse), "bulk")
+    payload = hashlib.sha256(b"seed").digest() * (size // 32)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        head = f"PUT /bulk HTTP/1.1\r\nHost: {host}\r\nX-Test: 1\r\nContent-Length: {size}\r\n\r\n"
+        conn.sendall(head.encode() + payload)
+        time.sleep(0.5)  # the relay's buffers toward us fill up: it must stop reading the target, not grow
+        status, _, body = _read_response(conn.makefile("rb"))
+    assert status == 200 and len(body) == size and body == payload[::-1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (b"", "TargetConnectionClosed"),  # closes without a word
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "TargetProtocolError"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "TargetConnectionClosed"),  # mid-body: cut off
+    ],
+)
+def test_a_target_that_breaks_http_gets_the_client_a_502_or_a_cut_response(
+    network: Network, scripted: Any, answer: bytes, reason: str
+) -> None:
+    def broken(conn: socket.socket, stream: BinaryIO, head: bytes) -> None:
+        conn.sendall(answer)
+
+    port, host = _scripted_service(network, scripted(broken), f"broken-{len(answer)}")
+    network.lattice.create_access_log_subscription(
+        resourceIdentifier=network.lattice.list_services()["items"][-1]["id"],
+        destinationArn="arn:aws:logs:us-west-2:000000000000:log-group:broken",
+    )
+    network.settle()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        stream = conn.makefile("rb")
+        conn.sendall(f"GET /x HTTP/1.1\r\nHost: {host}\r\nX-Test: 1\r\n\r\n".encode())
+        if answer.endswith(b"short"):
+            # The head already went out with status 200: all the relay can do is cut the connection short.
+            assert _read_response(stream)[::2] == (200, b"short") and stream.read() == b""
+        else:
+            status, headers, _ = _read_response(stream)
+            assert status == 502 and headers["x-amzn-requestid"]
+            conn.sendall(f"GET /y HTTP/1.1\r\nHost: {host}\r\nX-Test: 1\r\n\r\n".encode())  # the connection lives on
+            assert _read_response(stream)[0] == 502
+    logs = Path(network.server.state_dir) / "logs"
+    eventually(lambda: any(p.name.endswith(".log") for p in logs.rglob("*")), timeout=5)
+    records = [json.loads(line) for p in logs.rglob("*.log") for line in p.read_text().splitlines()]
+    assert records[0]["failureReason"] == reason and records[0]["requestPath"] == "/x"
+
+
+@pytest.mark.slow
+def test_a_silent_target_gets_504_after_the_services_idle_timeout(network: Network, scripted: Any) -> None:
+    """Lattice's minimum idleTimeoutSeconds is 60, so this takes a minute."""
+    silent = threading.Event()
+
+    def never_answers(conn: socket.socket, stream: BinaryIO, head: bytes) -> None:
+        silent.wait(120)
+
+    port, host = _scripted_service(network, scripted(never_answers), "silent")
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=90) as conn:
+        conn.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nX-Test: 1\r\n\r\n".encode())
+        status, _, body = _read_response(conn.makefile("rb"))
+    silent.set()
+    assert status == 504 and b"did not answer in time" in body
+    assert 59 <= time.monotonic() - started < 90

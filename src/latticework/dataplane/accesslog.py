@@ -9,6 +9,7 @@ times are in the exchange, `when` is passed in); `logsink` does the writing.
 from __future__ import annotations
 
 import hashlib
+import json.encoder
 import math
 import re
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ __all__ = [
     "Exchange",
     "LogTarget",
     "UnsupportedDestinationError",
+    "access_line",
     "access_record",
     "destination_path",
     "log_targets",
@@ -171,6 +173,77 @@ def access_record(exchange: Exchange) -> dict[str, Any]:
         "callerX509SANDNS": _text(e.caller_x509_san_dns),
         "callerX509SANURI": _text(e.caller_x509_san_uri),
     }
+
+
+def access_line(exchange: Exchange) -> bytes:
+    """`access_record(exchange)` as one JSON line, byte for byte what `logsink.encode_record` makes of it, about
+    3x cheaper: the fields that repeat for a caller, service and target group are encoded once and cached, the
+    rest go through the json module's own string escaper. `access_record` stays the reference (a property test
+    holds the two equal)."""
+    e = exchange
+    vpc = e.vpc
+    head = _head_segment(
+        e.through_network, e.resolved_user, e.auth_denied_reason, e.target_group_arn, vpc.arn if vpc else None,
+        e.target_vpc_id,
+    )  # fmt: skip
+    middle = _service_segment(e.service.arn if e.service else None, vpc.id if vpc else None)
+    tail = _caller_segment(
+        e.caller_principal, e.caller_principal_tags, e.caller_x509_issuer_ou, e.caller_x509_subject_cn,
+        e.caller_x509_san_name_cn, e.caller_x509_san_dns, e.caller_x509_san_uri,
+    )  # fmt: skip
+    q = _quote
+    return (
+        f'{{{head},"sourceIpPort":{q(f"{e.source_ip}:{e.source_port}")},"targetIpPort":{q(_text(e.target_address))}'
+        f',"failureReason":{q(_text(e.failure_reason))},{middle},"startTime":{q(start_time(e.start))}'
+        f',"requestMethod":{q(e.method)},"requestPath":{q(e.path)},"protocol":{q(e.protocol)}'
+        f',"responseCode":{e.status},"grpcResponseCode":{_number(e.grpc_status)}'
+        f',"bytesReceived":{e.bytes_received},"bytesSent":{e.bytes_sent},"duration":{_number(_ms(e.start, e.end))}'
+        f',"userAgent":{q(_text(e.user_agent))},"hostHeader":{q(_text(e.host_header))}'
+        f',"serverNameIndication":{q(_text(e.sni))}'
+        f',"requestToTargetDuration":{_number(_ms(e.start, e.request_sent_to_target))}'
+        f',"responseFromTargetDuration":{_number(_ms(e.response_started, e.end))}'
+        f',"sslCipher":{q(_text(e.tls_cipher))},"tlsVersion":{q(_text(e.tls_version))}'
+        f',"requestId":{q(e.request_id)},{tail}}}\n'
+    ).encode()
+
+
+# What json.dumps(..., ensure_ascii=False) uses for a str (the C escaper when available).
+_quote = json.encoder.encode_basestring
+
+
+def _number(value: int | str | None) -> str:
+    """A JSON number, or the placeholder string for a value that is absent."""
+    return '"-"' if value is None or value == PLACEHOLDER else str(int(value))
+
+
+@lru_cache(maxsize=1024)
+def _head_segment(
+    network: str | None, user: str, denied: str | None, group: str | None, vpc_arn: str | None, vpc: str | None
+) -> str:
+    q = _quote
+    return (
+        f'"serviceNetworkArn":{q(_text(network))},"resolvedUser":{q(user)},"authDeniedReason":{q(_text(denied))}'
+        f',"targetGroupArn":{q(_text(group))},"sourceVpcArn":{q(_text(vpc_arn))},"destinationVpcId":{q(_text(vpc))}'
+    )
+
+
+@lru_cache(maxsize=1024)
+def _service_segment(service_arn: str | None, vpc_id: str | None) -> str:
+    return f'"serviceArn":{_quote(_text(service_arn))},"sourceVpcId":{_quote(_text(vpc_id))}'
+
+
+@lru_cache(maxsize=1024)
+def _caller_segment(*fields: str | None) -> str:
+    names = (
+        "callerPrincipal",
+        "callerPrincipalTags",
+        "callerX509IssuerOU",
+        "callerX509SubjectCN",
+        "callerX509SANNameCN",
+        "callerX509SANDNS",
+        "callerX509SANURI",
+    )
+    return ",".join(f'"{name}":{_quote(_text(value))}' for name, value in zip(names, fields, strict=True))
 
 
 def start_time(epoch: float) -> str:

@@ -14,14 +14,14 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 __all__ = ["IngressPorts", "IngressServers", "read_ingress_ports"]
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+Handler = Callable[[str], asyncio.Protocol]  # VPC ID -> the protocol for one new client connection
 
 
 def read_ingress_ports(state_dir: Path) -> dict[str, int]:
@@ -80,12 +80,8 @@ class IngressServers:
         port = self.ports.port_for(vpc_id)
         for _ in range(3):
             try:
-                server = await asyncio.start_server(
-                    lambda r, w: self.handler(vpc_id, r, w),
-                    self.ports.host,
-                    port,
-                    reuse_port=self.reuse_port,
-                    limit=64 * 1024,
+                server = await asyncio.get_running_loop().create_server(
+                    lambda: self.handler(vpc_id), self.ports.host, port, reuse_port=self.reuse_port
                 )
             except OSError:
                 # Someone else holds the recorded port (a restart after another program took it): move.

@@ -19,17 +19,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from latticework.dataplane.accesslog import UnsupportedDestinationError, destination_path
+from latticework.dataplane.accesslog import S3_WINDOW_SECONDS, UnsupportedDestinationError, destination_path
 
 __all__ = ["AccessLogSink", "encode_record"]
 
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+# json.dumps with these arguments builds a new encoder per call; one shared encoder writes the same text.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_MAX_CACHED_FILES = 4096
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
     """One JSON line (compact, UTF-8, newline-terminated). json escapes control characters, so a value can
     never break the line."""
-    return (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    return (_ENCODER.encode(record) + "\n").encode()
 
 
 class AccessLogSink:
@@ -53,6 +56,8 @@ class AccessLogSink:
         self._pending_bytes = 0
         self._oldest: float | None = None  # `now` of the oldest buffered line
         self._lock = threading.Lock()
+        # (destination, resource, account, region, S3 window) -> file: destination_path costs ~5 us a record.
+        self._files: dict[tuple[str, str, str, str, int], Path | None] = {}
 
     @property
     def pending_bytes(self) -> int:
@@ -64,13 +69,13 @@ class AccessLogSink:
         resource_id: str,
         account: str,
         region: str,
-        record: dict[str, Any],
+        record: dict[str, Any] | bytes,
         now: float,
     ) -> None:
-        """Buffer `record` for each destination ARN of `resource_id` (owned by `account` in `region`); flush
-        if the buffer is due. Destinations Lattice cannot deliver to are skipped and remembered in
-        `unsupported_destinations`."""
-        line = encode_record(record)
+        """Buffer `record` (a record, or its line from `accesslog.access_line`) for each destination ARN of
+        `resource_id` (owned by `account` in `region`); flush if the buffer is due. Destinations Lattice cannot
+        deliver to are skipped and remembered in `unsupported_destinations`."""
+        line = record if isinstance(record, bytes) else encode_record(record)
         files = [path for arn in destinations if (path := self._file(arn, resource_id, account, region, now))]
         with self._lock:
             for path in files:
@@ -115,11 +120,21 @@ class AccessLogSink:
         self.close()
 
     def _file(self, arn: str, resource_id: str, account: str, region: str, now: float) -> Path | None:
+        window = int(now // S3_WINDOW_SECONDS)  # the only way `now` changes a destination's file
+        key = (arn, resource_id, account, region, window)
         try:
-            return self.logs_dir / destination_path(arn, resource_id, account, region, now)
+            return self._files[key]
+        except KeyError:
+            pass
+        if len(self._files) >= _MAX_CACHED_FILES:
+            self._files.clear()
+        try:
+            path: Path | None = self.logs_dir / destination_path(arn, resource_id, account, region, now)
         except UnsupportedDestinationError:
             self.unsupported_destinations.add(arn)
-            return None
+            path = None
+        self._files[key] = path
+        return path
 
 
 def _append(path: Path, data: bytes) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from latticework.control.store import Store
-from latticework.dataplane.accesslog import access_record, log_targets
+from latticework.dataplane.accesslog import access_line, log_targets
 from latticework.dataplane.follower import ConfigFollower
 from latticework.dataplane.healthcheck import HealthChecker
 from latticework.dataplane.healthstore import StoreHealthSink
@@ -75,7 +75,7 @@ class DataPlane:
         self.relay = Relay(
             self.snapshot, healthy or self.checker.healthy, self.address_of, self.record, lambda: self.tls.context
         )
-        self.ingress = IngressServers(IngressPorts(state_dir), self.relay.serve, reuse_port=reuse_port)
+        self.ingress = IngressServers(IngressPorts(state_dir), self.relay.connection_for, reuse_port=reuse_port)
         self._tasks: list[asyncio.Task[None]] = []
         self.live_version = 0  # the config version whose ingresses, certificates and checks are all in place
 
@@ -111,7 +111,7 @@ class DataPlane:
         exchange = trace.finished()
         targets = log_targets(exchange, self.follower.snapshot.log_destinations)
         if targets:
-            record = access_record(exchange)
+            record = access_line(exchange)
             for target in targets:
                 self.logs.write(
                     target.destinations, target.resource_id, target.account, target.region, record, exchange.end
