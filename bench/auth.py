@@ -6,6 +6,10 @@ x-amz-content-sha256: UNSIGNED-PAYLOAD, x-amz-date, x-amz-security-token), a que
 user-agent. Each row is the best of five timed runs (the machine is shared), in microseconds per call; the
 ratio is ours over the peer's. Extra rows show SigV4 with a cold key cache, a presigned URL, and SigV4A (ECDSA).
 
+The last row is the whole access step the data plane runs per request (`dataplane.access.check_access`):
+verify, then a service-network policy and a service policy with three conditions, as issue 4 sets it; its goal
+is <= 15 us.
+
     .venv/bin/python bench/auth.py            # N=20000 verifications per run
     .venv/bin/python bench/auth.py --n 5000
 """
@@ -23,10 +27,15 @@ from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from latticework.auth.policy import compile_policy
 from latticework.auth.principals import Identity, parse_principal_arn
 from latticework.auth.sigv4 import SERVICE, SignedRequest, Verifier, signature_of
+from latticework.dataplane.access import check_access
+from latticework.dataplane.decide import RequestHead
+from latticework.dataplane.snapshot import ServiceView, Snapshot, VpcView
 
 GOAL_US = 10.0  # issue 4: "botocore's path costs about 100 us; ours must be about 10 us"
+ACCESS_GOAL_US = 15.0  # issue 4: "verify plus evaluate <= 15 us per request in a micro-benchmark"
 RUNS = 5
 REGION = "us-west-2"
 HOST = "checkout-0a1b2c3d4e5f60718.7d67968.vpc-lattice-svcs.us-west-2.on.aws"
@@ -34,9 +43,19 @@ URL = f"https://{HOST}/api/orders?limit=10"
 IDENTITY = Identity(
     "ASIATASK00000EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-    parse_principal_arn("arn:aws:sts::111122223333:assumed-role/checkout/task-7"),
+    parse_principal_arn("arn:aws:sts::111122223333:assumed-role/checkout/task-7", org_id="o-retail0001"),
     session_token="FwoGZXIvYXdzEXAMPLETOKEN//////////wEaDNmVt0Ah8Kd0x3TQ8SKvAQ==",
 )
+NETWORK_ARN = "arn:aws:vpc-lattice:us-west-2:111122223333:servicenetwork/sn-0123456789abcdef0"
+# The User Guide's organisation policy on the network; on the service, three conditions (method, VPC, org).
+NETWORK_POLICY = """{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+  "Action": "vpc-lattice-svcs:Invoke", "Resource": "*",
+  "Condition": {"StringEquals": {"aws:PrincipalOrgID": ["o-retail0001"]}}}]}"""
+SERVICE_POLICY = """{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Principal": {"AWS": ["arn:aws:iam::111122223333:role/checkout"]}, "Action": "vpc-lattice-svcs:Invoke",
+  "Resource": "*", "Condition": {"StringEquals": {"vpc-lattice-svcs:RequestMethod": ["GET", "POST"],
+  "vpc-lattice-svcs:SourceVpc": "vpc-0a1b2c3d4e5f60718"},
+  "StringNotEquals": {"aws:PrincipalType": "Anonymous"}}}]}"""
 CREDENTIALS = Credentials(IDENTITY.access_key, IDENTITY.secret_key, IDENTITY.session_token)
 
 
@@ -98,7 +117,44 @@ def measure(n: int) -> list[tuple[str, float]]:
         ("sigv4 verify, cold keys", per_call_us(lambda: Verifier(registry.get).verify(signed, REGION, now), n // 4)),
         ("presigned verify", per_call_us(lambda: verifier.verify(presigned, REGION, now), n)),
         ("sigv4a verify", per_call_us(lambda: verifier.verify(asymmetric, REGION, _signed_at(asymmetric)), n // 50)),
+        ("access step (verify+2 pol)", per_call_us(access_step(registry, signed, now), n)),
     ]
+
+
+def access_step(registry: dict[str, Identity], signed: SignedRequest, now: float) -> Callable[[], object]:
+    """check_access over a snapshot with both layers on, for the signed request; asserts it allows."""
+    service = ServiceView(
+        id="svc-0a1b2c3d4e5f60718",
+        arn="arn:aws:vpc-lattice:us-west-2:111122223333:service/svc-0a1b2c3d4e5f60718",
+        name="checkout",
+        account="111122223333",
+        region=REGION,
+        dns_name=HOST,
+        custom_domain=None,
+        certificate_arn=None,
+        auth_type="AWS_IAM",
+        idle_timeout=60,
+        listeners={},
+        network_arns=frozenset({NETWORK_ARN}),
+        auth_policy=compile_policy(SERVICE_POLICY),
+    )
+    vpc = VpcView(
+        "vpc-0a1b2c3d4e5f60718", "arn:aws:ec2:us-west-2:111122223333:vpc/vpc-0a1b2c3d4e5f60718", "1", NETWORK_ARN
+    )
+    snapshot = Snapshot(
+        version=1,
+        services_by_host={HOST: (service,)},
+        target_groups={},
+        vpcs={vpc.id: vpc},
+        network_auth={NETWORK_ARN: "AWS_IAM"},
+        network_policies={NETWORK_ARN: compile_policy(NETWORK_POLICY)},
+        identities=registry,
+        verifier=Verifier(registry.get),
+    )
+    headers = dict(signed.headers)
+    head = RequestHead("GET", signed.path, HOST, 443, "https", headers, signed.query, tuple(signed.headers))
+    assert check_access(snapshot, service, vpc, head, "10.0.1.7", now).allowed
+    return lambda: check_access(snapshot, service, vpc, head, "10.0.1.7", now)
 
 
 def _signed_at(request: SignedRequest) -> float:
@@ -116,7 +172,10 @@ def report(results: list[tuple[str, float]]) -> bool:
     met = ours <= GOAL_US
     print(f"sigv4 verify is {peer / ours:.1f}x faster than botocore signing the same request")
     print(f"goal sigv4 verify <= {GOAL_US:g} us per call: {'met' if met else 'not met'}")
-    return met
+    access = times["access step (verify+2 pol)"]
+    access_met = access <= ACCESS_GOAL_US
+    print(f"goal verify + evaluate <= {ACCESS_GOAL_US:g} us per request: {'met' if access_met else 'not met'}")
+    return met and access_met
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ class FoldedKeys(Mapping[str, Values]):
     """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, and a frozen __init__ costs ~3x (bench/auth.py)
 class RequestContext:
     """One authorization question: may `principal` perform `action` on `resource`, given these keys?"""
 
@@ -73,7 +73,7 @@ class RequestContext:
         folded = self._folded
         if folded is None:
             folded = {name.lower(): values for name, values in self.keys.items()}
-            object.__setattr__(self, "_folded", folded)
+            self._folded = folded
         return folded
 
 

@@ -35,7 +35,7 @@ _POLICY_WORDS: dict[LayerName, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, and a frozen __init__ costs ~3x (bench/auth.py)
 class Layer:
     """One policy layer. `policy` None with the layer present means AWS_IAM without a policy: deny all."""
 
@@ -43,7 +43,7 @@ class Layer:
     policy: Policy | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, and a frozen __init__ costs ~3x (bench/auth.py)
 class AuthDecision:
     """The verdict, the layer that refused (access-log authDeniedReason) and each layer's evaluation."""
 

@@ -110,7 +110,7 @@ class StatementResult:
         return [f"{name} {self.effect}: {verdict}"] + [f"  {element.describe()}" for element in self.elements]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, and a frozen __init__ costs ~3x (bench/auth.py)
 class Evaluation:
     """A policy's answer for one request. `statements` (every statement, in order, with its elements) is
     worked out when asked for, so the request path pays only for the verdicts."""

@@ -11,9 +11,8 @@ in; the snapshot carries the compiled policies and the verifier.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -129,6 +128,7 @@ def _layers(
     return layers
 
 
+
 def request_context(
     service: ServiceView, vpc: VpcView, head: RequestHead, principal: Principal | None, source_ip: str
 ) -> RequestContext:
@@ -139,28 +139,20 @@ def request_context(
 
 class RequestKeys(FoldedKeys):
     """The request's condition keys (Lattice UG "Auth policies", condition keys table; aws:SourceIp and
-    aws:ResourceTag/*), by lower-case name. Header, query and tag keys are looked up on demand, so a policy pays
-    only for the keys it names."""
+    aws:ResourceTag/*), by lower-case name. Every key is read on demand, so a policy pays only for the keys it
+    names (this is on the per-request path)."""
+
+    __slots__ = ("_head", "_query_values", "_service", "_source_ip", "_vpc")
 
     def __init__(self, service: ServiceView, vpc: VpcView, head: RequestHead, source_ip: str) -> None:
-        self._service, self._head = service, head
-        self._fixed: dict[str, tuple[str, ...]] = {
-            "vpc-lattice-svcs:port": (str(head.port),),
-            "vpc-lattice-svcs:requestmethod": (head.method,),
-            "vpc-lattice-svcs:requestpath": (head.path,),
-            "vpc-lattice-svcs:servicenetworkarn": (vpc.network_arn,) if vpc.network_arn else (),
-            "vpc-lattice-svcs:servicearn": (service.arn,),
-            "vpc-lattice-svcs:sourcevpc": (vpc.id,),
-            "vpc-lattice-svcs:sourcevpcowneraccount": (vpc.account,),
-            "aws:sourceip": (source_ip,) if source_ip else (),
-        }
+        self._service, self._vpc, self._head, self._source_ip = service, vpc, head, source_ip
+        self._query_values: dict[str, tuple[str, ...]] | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         # The engine's lookup path: no KeyError per absent key (Mapping.get would raise and catch one).
         name = key.lower()
-        values = self._fixed.get(name)
-        if values is None:
-            values = self._dynamic(name)
+        reader = _FIXED_KEYS.get(name)
+        values = reader(self) if reader is not None else self._dynamic(name)
         return values or default
 
     def __getitem__(self, key: str) -> tuple[str, ...]:
@@ -174,25 +166,26 @@ class RequestKeys(FoldedKeys):
             value = self._head.headers.get(name[len(_HEADER_KEY) :])
             return (value,) if value is not None else ()
         if name.startswith(_QUERY_KEY):
-            return self._query.get(name[len(_QUERY_KEY) :], ())
+            return self._query().get(name[len(_QUERY_KEY) :], ())
         if name.startswith(_TAG_KEY):
             tags = {k.lower(): v for k, v in self._service.tags.items()}
             value = tags.get(name[len(_TAG_KEY) :])
             return (value,) if value is not None else ()
         return ()
 
-    @cached_property
     def _query(self) -> dict[str, tuple[str, ...]]:
         # RequestQueryString/<key> is ArrayOfString: every value of a repeated key (UG condition keys table).
-        found: dict[str, list[str]] = {}
-        for key, value in parse_qsl(self._head.query, keep_blank_values=True):
-            found.setdefault(key.lower(), []).append(value)
-        return {key: tuple(values) for key, values in found.items()}
+        if self._query_values is None:
+            found: dict[str, list[str]] = {}
+            for key, value in parse_qsl(self._head.query, keep_blank_values=True):
+                found.setdefault(key.lower(), []).append(value)
+            self._query_values = {key: tuple(values) for key, values in found.items()}
+        return self._query_values
 
     def _all(self) -> dict[str, tuple[str, ...]]:
-        keys = {k: v for k, v in self._fixed.items() if v}
+        keys = {name: values for name, read in _FIXED_KEYS.items() if (values := read(self))}
         keys.update({f"{_HEADER_KEY}{name}": (value,) for name, value in self._head.headers.items()})
-        keys.update({f"{_QUERY_KEY}{name}": values for name, values in self._query.items()})
+        keys.update({f"{_QUERY_KEY}{name}": values for name, values in self._query().items()})
         keys.update({f"{_TAG_KEY}{name.lower()}": (value,) for name, value in self._service.tags.items()})
         return keys
 
@@ -201,6 +194,22 @@ class RequestKeys(FoldedKeys):
 
     def __len__(self) -> int:
         return len(self._all())
+
+
+def _optional(value: str | None) -> tuple[str, ...]:
+    return (value,) if value else ()
+
+
+_FIXED_KEYS: dict[str, Callable[[RequestKeys], tuple[str, ...]]] = {
+    "vpc-lattice-svcs:port": lambda keys: (str(keys._head.port),),
+    "vpc-lattice-svcs:requestmethod": lambda keys: (keys._head.method,),
+    "vpc-lattice-svcs:requestpath": lambda keys: (keys._head.path,),
+    "vpc-lattice-svcs:servicenetworkarn": lambda keys: _optional(keys._vpc.network_arn),
+    "vpc-lattice-svcs:servicearn": lambda keys: (keys._service.arn,),
+    "vpc-lattice-svcs:sourcevpc": lambda keys: (keys._vpc.id,),
+    "vpc-lattice-svcs:sourcevpcowneraccount": lambda keys: (keys._vpc.account,),
+    "aws:sourceip": lambda keys: _optional(keys._source_ip),
+}
 
 
 def identity_headers(access: Access) -> list[tuple[str, str]]:
