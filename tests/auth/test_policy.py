@@ -752,7 +752,7 @@ def test_deny_wins_over_allow_whatever_the_order() -> None:
         (
             doc({k: v for k, v in allow().items() if k != "Principal"}),
             "resource",
-            r"^Statement\[0\]: an auth policy needs a Principal",
+            r"^Statement\[0\]: a resource-based policy \(an auth or sharing policy\) needs a Principal",
         ),
         (doc(allow()), "identity", r"^Statement\[0\]\.Principal: an identity policy takes no Principal"),
         (doc({**allow(), "NotAction": INVOKE}), "resource", r"^Statement\[0\]: use Action or NotAction, not both\."),

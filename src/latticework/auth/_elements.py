@@ -17,7 +17,9 @@ from latticework.auth.principals import Principal
 
 __all__ = ["Patterns", "Principals", "action_element", "principal_element", "resource_element"]
 
-PolicyKind = Literal["resource", "identity"]
+# resource: an auth policy (Principal, vpc-lattice-svcs: actions); identity: an IAM identity policy (no
+# Principal); sharing: a resource-based sharing policy (PutResourcePolicy: Principal, any service's actions).
+PolicyKind = Literal["resource", "identity", "sharing"]
 
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _LATTICE_PREFIX = "vpc-lattice-svcs"
@@ -148,7 +150,10 @@ def principal_element(raw: Mapping[str, Any], kind: PolicyKind, where: str) -> P
             raise PolicyError(f"{where}.{name}: an identity policy takes no {name}; it applies to its identity.")
         return None
     if name is None:
-        raise PolicyError(f'{where}: an auth policy needs a Principal; use "Principal": "*" for every caller.')
+        raise PolicyError(
+            f"{where}: a resource-based policy (an auth or sharing policy) needs a Principal; "
+            'use "Principal": "*" for every caller.'
+        )
     return _principals(name, raw[name], f"{where}.{name}")
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "FoldedKeys",
     "Policy",
     "PolicyError",
+    "PolicyKind",
     "RequestContext",
     "Statement",
     "StatementResult",

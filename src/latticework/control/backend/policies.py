@@ -1,11 +1,11 @@
 """Auth policies and resource policies: Put, Get and Delete for each, attached to a service network, service or
-resource configuration, plus the pure check that a policy text is an IAM policy document.
+resource configuration, each checked by the policy engine before it is stored.
 
 An auth policy is stored as kind "authpolicy", a resource policy as kind "resourcepolicy", each with id = parent
 = the owner's id; deleting the owner deletes them (`delete_attachments`). An auth policy's `state` is never
 stored: it is read from the owner's authType each time, so it follows UpdateService / UpdateServiceNetwork.
-Auth policies are compiled by the policy engine before they are stored, so one that could never evaluate is
-refused; evaluating them is the data plane's job. Resource policies (sharing) are shape-checked only.
+Both kinds are compiled by the policy engine (auth/policy.py) before they are stored, so one that could never
+evaluate is refused; evaluating auth policies is the data plane's job.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from latticework.auth.policy import PolicyError, compile_policy
+from latticework.auth.policy import PolicyError, PolicyKind, compile_policy
 from latticework.control.backend._context import Ctx, pick
 from latticework.control.errors import ValidationException
 from latticework.control.store import Record
@@ -29,23 +29,6 @@ __all__ = [
 
 OWNER_KINDS = ("servicenetwork", "service", "resourceconfiguration")
 
-# IAM JSON policy reference, "Policy grammar": the elements of a document and of a statement.
-_VERSIONS = ("2012-10-17", "2008-10-17")
-_DOCUMENT_ELEMENTS = ("Version", "Id", "Statement")
-_STATEMENT_ELEMENTS = (
-    "Sid",
-    "Effect",
-    "Principal",
-    "NotPrincipal",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Condition",
-)
-_EXCLUSIVE_PAIRS = (("Principal", "NotPrincipal"), ("Action", "NotAction"), ("Resource", "NotResource"))
-
-
 # -- auth policies ---------------------------------------------------------------------------------------------
 
 
@@ -58,13 +41,7 @@ def put_auth_policy(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     does not count white space towards policy size either).
     """
     owner = ctx.resolve_any(params["resourceIdentifier"], OWNER_KINDS)
-    policy = minified(checked_document(params["policy"]))
-    try:
-        # Issue 4: a policy that could never evaluate (unknown operator, wrong action prefix, unparsable
-        # values) is refused here, with the engine's own words, instead of denying every request later.
-        compile_policy(policy, "resource")
-    except PolicyError as exc:
-        raise ValidationException.field("policy", f"The auth policy cannot be evaluated: {exc}") from None
+    policy = minified(checked_document(params["policy"], "resource"))
     # check_quota asks whether one more unit would pass the quota: `size` bytes are `size - 1` plus one.
     ctx.check_quota("auth_policy_bytes", len(policy.encode()) - 1, "AUTH_POLICY", owner.id)
     record = _put_attached(ctx, "authpolicy", owner, policy)
@@ -107,7 +84,7 @@ def put_resource_policy(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     """Attach the resource-based (RAM sharing) policy. The model bounds it to 1..10000 characters; the text must
     also be an IAM policy document. Stored as given: no AWS example shows it normalised."""
     owner = ctx.resolve_any(params["resourceArn"], OWNER_KINDS)
-    checked_document(params["policy"])
+    checked_document(params["policy"], "sharing")
     _put_attached(ctx, "resourcepolicy", owner, params["policy"])
     return {}
 
@@ -151,92 +128,16 @@ def _delete_attached(ctx: Ctx, kind: str, owner: Record) -> None:
         ctx.tx.delete(record)
 
 
-def checked_document(text: str) -> Any:
-    """The parsed policy, or a ValidationException on `policy` saying what is wrong with it."""
+def checked_document(text: str, kind: PolicyKind) -> Any:
+    """The parsed policy, or a ValidationException on `policy` in the policy engine's words. Issue 4: a policy
+    that could never evaluate (bad JSON, unknown element or operator, wrong action prefix, values an operator
+    cannot read) is refused here instead of denying every request later."""
     try:
-        document = json.loads(text)
-    except ValueError as exc:
-        message = f"The policy is not valid JSON: {exc}."
-        raise ValidationException.field("policy", message) from None
-    problem = document_problem(document)
-    if problem is not None:
-        raise ValidationException.field("policy", problem)
-    return document
+        compile_policy(text, kind)
+    except PolicyError as exc:
+        raise ValidationException.field("policy", f"The policy cannot be evaluated: {exc}") from None
+    return json.loads(text)
 
 
 def minified(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-
-
-def document_problem(document: Any) -> str | None:
-    """What keeps a parsed JSON value from being an IAM policy document (IAM JSON policy reference, "Policy
-    grammar"), or None. Pure."""
-    if not isinstance(document, dict):
-        return f"The policy must be a JSON object (an IAM policy document), not {_json_type(document)}."
-    unknown = [key for key in document if key not in _DOCUMENT_ELEMENTS]
-    if unknown:
-        return f"The policy has an unknown element '{unknown[0]}'; a policy document has Version, Id and Statement."
-    if "Version" in document and document["Version"] not in _VERSIONS:
-        return f"The policy Version must be one of {', '.join(_VERSIONS)}; got {json.dumps(document['Version'])}."
-    if "Statement" not in document:
-        return "The policy has no Statement; add a Statement with at least one statement."
-    statements = document["Statement"]
-    if isinstance(statements, dict):
-        statements = [statements]
-    if not isinstance(statements, list) or not statements:
-        return "The policy Statement must be a statement object or a non-empty list of statement objects."
-    for index, statement in enumerate(statements):
-        problem = _statement_problem(statement, f"Statement[{index}]")
-        if problem is not None:
-            return problem
-    return None
-
-
-def _statement_problem(statement: Any, where: str) -> str | None:
-    if not isinstance(statement, dict):
-        return f"{where} must be a JSON object, not {_json_type(statement)}."
-    unknown = [key for key in statement if key not in _STATEMENT_ELEMENTS]
-    if unknown:
-        return f"{where} has an unknown element '{unknown[0]}'; allowed are {', '.join(_STATEMENT_ELEMENTS)}."
-    if statement.get("Effect") not in ("Allow", "Deny"):
-        return f'{where}.Effect must be "Allow" or "Deny".'
-    for first, second in _EXCLUSIVE_PAIRS:
-        if first in statement and second in statement:
-            return f"{where} has both {first} and {second}; use one of them."
-    for first, second in _EXCLUSIVE_PAIRS[:2]:
-        if first not in statement and second not in statement:
-            return f"{where} needs {first} (or {second})."
-    return _element_types_problem(statement, where)
-
-
-def _element_types_problem(statement: dict[str, Any], where: str) -> str | None:
-    for element in ("Action", "NotAction", "Resource", "NotResource"):
-        if element in statement and not _strings(statement[element]):
-            return f"{where}.{element} must be a string or a non-empty list of strings."
-    for element in ("Principal", "NotPrincipal"):
-        value = statement.get(element)
-        if element in statement and value != "*" and not _principal_map(value):
-            return f'{where}.{element} must be "*" or an object such as {{"AWS": ["arn:aws:iam::..."]}}.'
-    condition = statement.get("Condition")
-    if "Condition" in statement and not (
-        isinstance(condition, dict) and all(isinstance(v, dict) for v in condition.values())
-    ):
-        return f'{where}.Condition must map operators to objects of condition keys, e.g. {{"StringEquals": {{...}}}}.'
-    if "Sid" in statement and not isinstance(statement["Sid"], str):
-        return f"{where}.Sid must be a string."
-    return None
-
-
-def _strings(value: Any) -> bool:
-    if isinstance(value, str):
-        return True
-    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
-
-
-def _principal_map(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) and all(_strings(v) for v in value.values())
-
-
-def _json_type(value: Any) -> str:
-    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
