@@ -223,6 +223,57 @@ def test_latticework_call_signs_as_a_registry_principal(secured: Network, backen
     assert refused.exit_code == 22
 
 
+# Conditions on what the caller sends: a header, a query value, the method, the source VPC.
+REQUEST_SHAPED = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "vpc-lattice-svcs:Invoke",
+            "Resource": "*",
+            "Condition": {
+                "StringEqualsIgnoreCase": {"vpc-lattice-svcs:RequestHeader/x-tenant": "retail"},
+                "ForAnyValue:StringLike": {"vpc-lattice-svcs:RequestQueryString/view": ["summary", "full*"]},
+            },
+        },
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "vpc-lattice-svcs:Invoke",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"vpc-lattice-svcs:RequestMethod": "DELETE"}},
+        },
+    ],
+}
+
+
+def test_explain_agrees_with_the_data_plane_on_request_conditions(secured: Network, backend: Any) -> None:
+    vpc = secured.add_vpc("ui")
+    service = _service(secured, backend, "shaped", REQUEST_SHAPED)
+    host = service["dnsEntry"]["domainName"]
+    runner = CliRunner()
+    state = ["--state-dir", str(secured.server.state_dir)]
+    seen = set()
+    for method in ("GET", "DELETE"):
+        for tenant in ("RETAIL", "wholesale", None):
+            for query in ("view=summary", "view=fullest&view=x", "view=brief", ""):
+                path = f"/items?{query}" if query else "/items"
+                headers = {"x-tenant": tenant} if tenant else {}
+                status, _ = _call(secured, vpc, f"http://{host}{path}", ALICE, method, **headers)
+                options = ["--header", f"x-tenant:{tenant}"] if tenant else []
+                explained = runner.invoke(
+                    app,
+                    ["policy", "explain", "--service", host, "--principal", ALICE.access_key, "--method", method,
+                     "--path", path, *options, "--vpc", vpc, "--json", *state],
+                )  # fmt: skip
+                assert explained.exit_code == 0, explained.output
+                allowed = json.loads(explained.output)["allowed"]
+                assert allowed == (status == 200), (method, tenant, query, status)
+                seen.add(allowed)
+    assert seen == {True, False}
+
+
 def test_explain_agrees_with_the_data_plane(secured: Network, backend: Any) -> None:
     vpc = secured.add_vpc("ui")
     service = _service(secured, backend, "explained", ORG_ONLY)
