@@ -21,7 +21,7 @@ from botocore.utils import remove_dot_segments
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from latticework.auth import sigv4
+from latticework.auth import _canonical, sigv4
 from latticework.auth._sigv4a import derive_public_key, region_set_includes
 from latticework.auth.principals import Identity, parse_principal_arn
 from latticework.auth.sigv4 import (
@@ -604,10 +604,10 @@ escape_heavy = st.lists(
 def test_fast_percent_helpers_agree_with_urllib(text: str) -> None:
     """The verifier's shortcuts (already-canonical checks, its own decoder) change no result, only its speed."""
     assert sigv4._decoded(text) == unquote(text)
-    assert sigv4._canonical_component(text) == quote(unquote_to_bytes(text), safe="-_.~")
+    assert _canonical._canonical_component(text) == quote(unquote_to_bytes(text), safe="-_.~")
 
 
 @given(path=st.one_of(any_text, escape_heavy).map(lambda p: "/" + p))
 @settings(max_examples=300)
 def test_canonical_path_is_botocores_for_non_s3_services(path: str) -> None:
-    assert sigv4._canonical_path(path) == quote(remove_dot_segments(path), safe="/~")
+    assert _canonical.canonical_path(path) == quote(remove_dot_segments(path), safe="/~")
