@@ -1,4 +1,5 @@
-"""Settings shared by the control plane and the CLI: account, default region, quotas, provisioning delay.
+"""Settings shared by the control plane and the CLI: account, default region, quotas, provisioning delay, strict
+mode.
 
 Pure values; the CLI builds them from flags and the environment.
 """
@@ -40,6 +41,9 @@ class Settings:
     quotas: Mapping[str, int] = field(default_factory=lambda: DEFAULT_QUOTAS)
     # How long a new service, target group or association stays CREATE_IN_PROGRESS before it is ACTIVE.
     provisioning_seconds: float = 0.0
+    # Strict mode (DESIGN 6): AWS's checks that a local setup may skip are enforced. So far: a LAMBDA target's
+    # function is invoked only when its resource policy lets vpc-lattice.amazonaws.com invoke it.
+    strict: bool = False
 
     def with_quotas(self, overrides: Mapping[str, int]) -> Settings:
         unknown = set(overrides) - set(DEFAULT_QUOTAS)

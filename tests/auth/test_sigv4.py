@@ -14,11 +14,12 @@ from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 import pytest
 from awscrt import auth as crt
 from awscrt import http as crt_http
+from awscrt.exceptions import AwsCrtError
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.utils import remove_dot_segments
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from latticework.auth import _canonical, sigv4
@@ -548,7 +549,10 @@ def test_any_awscrt_signed_path_and_query_verifies(
     if lower_hex:
         query = _lower_escapes(query)
     path = encoded_path(segments, safe, lower_hex)
-    request = crt_signed(path + (f"?{query}" if query else ""))
+    try:
+        request = crt_signed(path + (f"?{query}" if query else ""))
+    except AwsCrtError:
+        reject()  # the oracle cannot sign it (aws-c-common refuses paths such as "/:/"): nothing to compare
     assert verifier().verify(request, REGION, signed_at(request)) == TASK
 
 

@@ -12,20 +12,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from latticework.auth.principals import Principal
+from latticework.dataplane.access import OPEN, Access
 from latticework.dataplane.accesslog import (
     ANONYMOUS,
     AUTH_DENIED_REASONS,
     FAILURE_REASONS,
     Exchange,
+    LogRouter,
     LogTarget,
     UnsupportedDestinationError,
     access_line,
     access_record,
     destination_path,
     log_targets,
+    request_line,
 )
+from latticework.dataplane.decide import FixedReply, Forwarding, Refusal
 from latticework.dataplane.logsink import encode_record
-from latticework.dataplane.snapshot import ServiceView, VpcView
+from latticework.dataplane.relay import Trace
+from latticework.dataplane.snapshot import ListenerView, ServiceView, TargetGroupView, TargetView, VpcView
 
 # User Guide "Access log contents" (reference 2.8): every field of a service access log record.
 GUIDE_FIELDS = {
@@ -480,3 +486,62 @@ def test_access_line_is_the_encoded_access_record_byte_for_byte(fields: dict[str
     """The fast line writer and the reference record agree for any exchange."""
     exchange = _exchange(**fields)
     assert access_line(exchange) == encode_record(access_record(exchange))
+
+
+# --- the relay's path: straight from the trace, no Exchange --------------------------------------------------
+
+_LISTENER = ListenerView("listener-0123456789abcdef0", "arn:listener", "HTTP", 80, ())
+_GROUP = TargetGroupView("tg-0277f384abfefe8aa", TG_ARN, "IP", "HTTP", "HTTP1", 80, {}, "V2", ())
+_PRINCIPAL = Principal(
+    "arn:aws:iam::111122223333:role/caller", ACCOUNT, "Role", "o-abc", MappingProxyType({"team": "a;b"})
+)
+_ACCESSES = st.sampled_from(
+    [
+        OPEN,
+        Access(allowed=True, checked=True, principal=_PRINCIPAL),
+        Access(False, True, None, True, None, 403, "signature"),
+        Access(False, True, _PRINCIPAL, False, "Network", 403, "denied"),
+    ]
+)
+_DECISIONS = st.one_of(
+    st.none(),
+    st.builds(Refusal, st.sampled_from([404, 403]), _TEXT, st.none(), st.sampled_from([None, SERVICE]), _ACCESSES),
+    st.builds(FixedReply, st.sampled_from([404, 500]), st.just(SERVICE), st.just(_LISTENER), _ACCESSES),
+    st.builds(
+        Forwarding,
+        st.just(SERVICE),
+        st.just(_LISTENER),
+        st.just(_GROUP),
+        st.just(TargetView("10.0.0.1", 80, "HEALTHY")),
+        st.sampled_from([NETWORK_ARN, "arn:aws:vpc-lattice:eu-west-1:444455556666:servicenetwork/sn-1"]),
+        _ACCESSES,
+    ),
+)
+
+
+@st.composite
+def _traces(draw: st.DrawFn) -> Trace:
+    trace = Trace(start=draw(_TIME), vpc=draw(st.sampled_from([None, VPC])), source=("10.0.0.9", 40000))
+    trace.method, trace.target, trace.host, trace.user_agent = draw(st.tuples(_TEXT, _TEXT, _TEXT, _TEXT))
+    trace.status, trace.bytes_received, trace.bytes_sent = draw(st.tuples(*[st.integers(0, 2**40)] * 3))
+    trace.request_id, trace.decision = draw(_TEXT), draw(_DECISIONS)
+    trace.failure_reason = draw(st.none() | st.sampled_from(sorted(FAILURE_REASONS)))
+    trace.target_address, trace.sni, trace.tls_version, trace.tls_cipher = draw(st.tuples(*[_MAYBE] * 4))
+    trace.sent_to_target, trace.response_started = draw(st.none() | _TIME), draw(st.none() | _TIME)
+    trace.end = draw(_TIME)
+    return trace
+
+
+@given(_traces())
+def test_request_line_is_the_line_of_the_traces_exchange(trace: Trace) -> None:
+    """The hot path's line, read from the trace, is byte for byte the line of the Exchange the trace makes."""
+    assert request_line(trace) == access_line(trace.finished())
+
+
+@given(_traces(), st.sampled_from([{}, {SERVICE.id: ("arn:aws:s3:::svc",)}, {"sn-0e05d75deabe9f290": ("s",)}]))
+def test_log_router_finds_what_log_targets_finds(trace: Trace, subscribed: dict[str, tuple[str, ...]]) -> None:
+    """The router's cached answer for a trace is `log_targets` of its Exchange, asked twice."""
+    router = LogRouter(subscribed)
+    expected = log_targets(trace.finished(), subscribed)
+    assert router.targets(trace) == expected
+    assert router.targets(trace) == expected

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from latticework.dataplane import http1
 from latticework.dataplane.http1 import (
     END_CHUNK,
     BodyData,
@@ -916,3 +917,56 @@ def test_encoded_chunked_body_reads_back() -> None:
     body = encode_chunk(b"abc") + encode_chunk(b"") + encode_chunk(b"x" * 300) + encode_last_chunk([("t", "1")])
     events = RequestReader().feed(head("PUT / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + body)
     assert typed(events[1:]) == typed([BodyData(b"abc"), BodyData(b"x" * 300), MessageEnded((("t", "1"),))])
+
+
+# --- lines seen before: the caches of validated lines change no outcome -------------------------------------------
+
+
+def _mutated(data: bytes, edits: list[tuple[int, int]]) -> bytes:
+    mutated = bytearray(data)
+    for where, byte in edits if data else ():
+        mutated[where % len(mutated)] = byte
+    return bytes(mutated)
+
+
+def _forget_known_lines() -> None:
+    for known in (http1._KNOWN_FIELDS, http1._KNOWN_REQUEST_LINES, http1._KNOWN_STATUS_LINES):
+        known.clear()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from([*KEEP_ALIVE_STREAMS, *MALFORMED_STATUS]), st.lists(st.tuples(st.integers(0), ALPHABET)))
+def test_a_request_reads_the_same_whatever_lines_were_seen_before(request: bytes, edits: list[tuple[int, int]]) -> None:
+    """Valid or mutated, a request gives the same events with no line known as after its own lines (and the
+    original's) were read: a known line only ever stands for the checks it passed."""
+    mutated = _mutated(request, edits)
+    _forget_known_lines()
+    first = typed(RequestReader().feed(mutated))
+    RequestReader().feed(request)
+    assert typed(RequestReader().feed(mutated)) == first
+
+
+_RESPONSE_STREAMS = [(method, stream) for method, stream, _, _ in values(RESPONSES)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_RESPONSE_STREAMS), st.lists(st.tuples(st.integers(0), ALPHABET)))
+def test_a_response_reads_the_same_whatever_lines_were_seen_before(
+    case: tuple[str, bytes], edits: list[tuple[int, int]]
+) -> None:
+    """The same for responses (status lines and fields) and their trailers."""
+    method, stream = case
+    mutated = _mutated(stream, edits)
+    _forget_known_lines()
+    first = typed(ResponseReader(method).feed(mutated))
+    ResponseReader(method).feed(stream)
+    assert typed(ResponseReader(method).feed(mutated)) == first
+
+
+def test_only_short_valid_lines_are_kept() -> None:
+    """A malformed line is never kept, nor one over the length bound (tokens and cookies rarely repeat)."""
+    _forget_known_lines()
+    RequestReader().feed(get("Host: a", "X: " + "v" * 300))
+    RequestReader().feed(get("Host: a", "Bad Name: x"))
+    assert set(http1._KNOWN_FIELDS) == {"Host: a"}
+    assert set(http1._KNOWN_REQUEST_LINES) == {"GET / HTTP/1.1"}

@@ -1,7 +1,9 @@
 """`latticework logs`: print the access log records under STATE_DIR/logs, merged by startTime, and follow them.
 
 Reads every destination's files (cloudwatch/, s3/, firehose/), so a request logged to two destinations (or by
-both its service's and its service network's subscriptions) is printed once. `poll_new_lines` is the
+both its service's and its service network's subscriptions) is printed once. `--service NAME` that names an ECS
+service (NAME or CLUSTER/NAME) prints its tasks' stdout/stderr instead (STATE_DIR/logs/services/CLUSTER/NAME/
+TASKID.log, each line prefixed with its task ID); `--function` a function's log. `poll_new_lines` is the
 non-blocking step the follow loop repeats: it returns the complete lines appended since the last poll,
 including those of files created since.
 """
@@ -21,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["FollowState", "logs", "parse_records", "poll_new_lines", "service_matches"]
+__all__ = ["FollowState", "logs", "parse_records", "poll_new_lines", "service_matches", "task_log_dirs"]
 
 _SUFFIXES = (".log", ".json")
 _REMEMBERED = 100_000  # lines kept to drop duplicates across destinations while following
@@ -66,10 +68,12 @@ def poll_new_lines(state: FollowState) -> list[str]:
 def _log_files(logs_dir: Path) -> list[Path]:
     if not logs_dir.is_dir():
         return []
-    # logs/functions/ holds function logs (plain text, `--function`), not access log records.
-    functions_dir = logs_dir / "functions"
+    # logs/functions/ and logs/services/ hold function and task output (plain text), not access log records.
+    plain = (logs_dir / "functions", logs_dir / "services")
     return sorted(
-        p for p in logs_dir.rglob("*") if p.suffix in _SUFFIXES and p.is_file() and functions_dir not in p.parents
+        p
+        for p in logs_dir.rglob("*")
+        if p.suffix in _SUFFIXES and p.is_file() and not any(d in p.parents for d in plain)
     )
 
 
@@ -177,7 +181,12 @@ def logs(
         ".latticework"
     ),
     service: Annotated[
-        str | None, typer.Option("--service", help="Only records of this service (name, ID or ARN).")
+        str | None,
+        typer.Option(
+            "--service",
+            help="Only records of this Lattice service (name, ID or ARN); an ECS service's name (or CLUSTER/NAME) "
+            "prints its tasks' stdout/stderr instead.",
+        ),
     ] = None,
     since: Annotated[
         float | None, typer.Option("--since", min=0, help="Only records that started in the last SECONDS.")
@@ -190,6 +199,10 @@ def logs(
     """Print the access log records under STATE_DIR/logs, oldest first, one JSON object per line."""
     if function is not None:
         _function_log(state_dir / "logs" / "functions" / f"{function}.log", follow)
+        return
+    task_dirs = task_log_dirs(state_dir / "logs", service) if service is not None else []
+    if task_dirs:
+        _task_logs(task_dirs, follow)
         return
     cutoff = None if since is None else time.time() - since
     state = FollowState(state_dir / "logs")
@@ -230,3 +243,42 @@ def _function_log(path: Path, follow: bool) -> None:
             time.sleep(_POLL_SECONDS)
     except KeyboardInterrupt:
         pass
+
+
+def task_log_dirs(logs_dir: Path, service: str) -> list[Path]:
+    """The task log directories of the ECS service `service` (NAME in any cluster, or CLUSTER/NAME)."""
+    root = logs_dir / "services"
+    if not root.is_dir() or not service or service.startswith("/") or ".." in service.split("/"):
+        return []
+    pattern = service if "/" in service else f"*/{service}"
+    return sorted(p for p in root.glob(pattern) if p.is_dir())
+
+
+def _task_logs(directories: list[Path], follow: bool) -> None:
+    """Every task log of the service, oldest task first, each line prefixed with its task ID; with -f, what is
+    appended to them (and to the logs of tasks started later)."""
+    offsets: dict[Path, int] = {}
+    try:
+        while True:
+            files = sorted((f for d in directories for f in d.glob("*.log")), key=lambda f: f.stat().st_mtime_ns)
+            for path in sorted(files, key=lambda f: f in offsets):
+                _print_new_task_lines(path, offsets)
+            if not follow:
+                return
+            time.sleep(_POLL_SECONDS)
+    except KeyboardInterrupt:
+        pass
+
+
+def _print_new_task_lines(path: Path, offsets: dict[Path, int]) -> None:
+    offset = offsets.get(path, 0)
+    try:
+        with path.open("rb") as file:
+            file.seek(offset)
+            chunk = file.read()
+    except OSError:
+        return
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    offsets[path] = offset + len(complete)
+    for line in complete.decode(errors="replace").splitlines():
+        typer.echo(f"[{path.stem}] {line}")

@@ -63,6 +63,15 @@ def server(
             "or sqlite:PATH. Default: SQLite at STATE_DIR/latticework.db.",
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            envvar="LATTICEWORK_STRICT",
+            help="Enforce checks AWS makes that local setups may skip (a LAMBDA target's function must grant "
+            "vpc-lattice.amazonaws.com lambda:InvokeFunction).",
+        ),
+    ] = False,
     principals: Annotated[
         Path | None,
         typer.Option(
@@ -84,7 +93,7 @@ def server(
     identities = _principals_file(principals) if principals else []
 
     try:
-        settings = Settings(account=account, region=region, provisioning_seconds=provisioning_seconds)
+        settings = Settings(account=account, region=region, provisioning_seconds=provisioning_seconds, strict=strict)
         settings = settings.with_quotas(_quotas(quota or []))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--quota") from None

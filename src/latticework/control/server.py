@@ -13,13 +13,16 @@ import uvicorn
 
 from latticework.auth import registry
 from latticework.auth.principals import Identity
+from latticework.compute.ecs_api.app import EcsApi
 from latticework.compute.functions.supervisor import FunctionSupervisor
-from latticework.compute.lambda_api.app import FunctionsApp, LambdaApi
+from latticework.compute.lambda_api.app import LambdaApi
+from latticework.compute.services.supervisor import ServiceSupervisor
 from latticework.config import Settings
 from latticework.control.api.app import ControlApp
 from latticework.control.api.gateway import Gateway
 from latticework.control.backend import Backend
 from latticework.control.store.factory import open_store, redact
+from latticework.dataplane.lambda_target import SupervisorInvoker
 from latticework.dataplane.server import DataPlane
 from latticework.dataplane.worker import WorkerPool
 
@@ -35,26 +38,34 @@ def build_app(
     health_interval_scale: float = 1.0,
     workers: int = 1,
     identities: Sequence[Identity] = (),
+    api_port: int = DEFAULT_API_PORT,
 ) -> ControlApp:
     """The API app on the store `store_url` names (None: SQLite at STATE_DIR/latticework.db), with the data
-    plane started and stopped by its lifespan, in the same event loop and on the same store."""
+    plane started and stopped by its lifespan, in the same event loop and on the same store. The data plane
+    invokes LAMBDA targets through the function supervisor; extra workers reach it through the API on
+    `api_port`."""
     store = open_store(store_url, state_dir)
     if identities:
         registry.add_identities(store, identities)
+    supervisor = FunctionSupervisor(state_dir, store)
     dataplane = DataPlane(
         store,
         state_dir,
         reuse_port=workers > 1,
         health_interval_scale=health_interval_scale,
         follow_store=open_store(store_url, state_dir),
+        invoker=SupervisorInvoker(supervisor),
+        strict=settings.strict,
     )
-    pool = WorkerPool(workers - 1, state_dir, store_url)
-    supervisor = FunctionSupervisor(state_dir, store)
-    return FunctionsApp(
-        Gateway(Backend(store, settings)),
-        lambda_api=LambdaApi(store, settings, state_dir, supervisor),
-        on_startup=[dataplane.start, pool.start, supervisor.start],
-        on_shutdown=[supervisor.stop, pool.stop, dataplane.stop],
+    pool = WorkerPool(workers - 1, state_dir, store_url, api_port, settings.strict)
+    backend = Backend(store, settings)
+    services = ServiceSupervisor(state_dir, store, backend, scale=health_interval_scale)
+    return ControlApp(
+        Gateway(backend),
+        # The request path: each API front in turn claims what is its own; the gateway answers the rest.
+        fronts=[EcsApi(store, settings), LambdaApi(store, settings, state_dir, supervisor)],
+        on_startup=[dataplane.start, pool.start, supervisor.start, services.start],
+        on_shutdown=[services.stop, supervisor.stop, pool.stop, dataplane.stop],
         health=dataplane.health,
     )
 
@@ -70,7 +81,7 @@ def serve(
     identities: Sequence[Identity] = (),
 ) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(state_dir, settings, store_url, health_interval_scale, workers, identities)
+    app = build_app(state_dir, settings, store_url, health_interval_scale, workers, identities, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         app,

@@ -128,7 +128,6 @@ def _layers(
     return layers
 
 
-
 def request_context(
     service: ServiceView, vpc: VpcView, head: RequestHead, principal: Principal | None, source_ip: str
 ) -> RequestContext:

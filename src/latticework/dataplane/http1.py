@@ -28,7 +28,7 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 __all__ = [
     "END_CHUNK",
@@ -115,6 +115,7 @@ _TITLES = {"host": "Host", "content-length": "Content-Length"}
 # RFC 9110 5.6.2 tchar; a field value is HTAB, SP, VCHAR and obs-text (5.5): never CR, LF, NUL, other controls.
 _TCHAR = r"!#$%&'*+\-.^_`|~0-9A-Za-z"
 _FIELD_LINES = re.compile(rf"(?:[{_TCHAR}]++:[\t\x20-\x7e\x80-\xff]*+\r\n)*+")
+_FIELD_LINE = re.compile(rf"[{_TCHAR}]++:[\t\x20-\x7e\x80-\xff]*+")  # one of them, without its CRLF
 _REQUEST_LINE = re.compile(rf"([{_TCHAR}]+) ([\x21-\x7e]+) (HTTP/[0-9]\.[0-9])")
 _STATUS_LINE = re.compile(r"(HTTP/[0-9]\.[0-9]) ([1-9][0-9][0-9])(?: ([\t\x20-\x7e\x80-\xff]*))?")
 _VERSIONS = ("HTTP/1.1", "HTTP/1.0")
@@ -133,6 +134,21 @@ _CHUNK_EXT = rf"[ \t]*;[ \t]*[{_TCHAR}]+(?:[ \t]*=[ \t]*(?:[{_TCHAR}]+|{_QUOTED}
 _CHUNK_LINE = re.compile(rf"([0-9A-Fa-f]{{1,16}})(?:{_CHUNK_EXT})*".encode("latin-1"))
 
 
+# Lines already parsed and found valid, by their text: a request or status line, or one field line (without its
+# CRLF). A line in here passed the very checks it would pass again, so a hit skips them and gives the same parse;
+# anything not in here takes the full path (a test holds both paths equal on valid and mutated input). Repeats
+# are the rule on a connection (Host, User-Agent, Accept; a target's Server, Content-Type, this second's Date):
+# RequestReader.feed of an 8-field head measured 4.1 instead of 7.4 us, a 5-field response 5.5 instead of 7.1.
+# Only lines up to _MAX_KNOWN_LINE characters are kept (long ones, tokens and cookies, rarely repeat), and a full
+# cache starts over, so memory stays bounded whatever the traffic.
+_T = TypeVar("_T")
+_MAX_KNOWN_LINES = 4096
+_MAX_KNOWN_LINE = 256
+_KNOWN_FIELDS: dict[str, tuple[str, str]] = {}
+_KNOWN_REQUEST_LINES: dict[str, tuple[str, str, str]] = {}
+_KNOWN_STATUS_LINES: dict[str, tuple[str, int, str]] = {}
+
+
 class _Malformed(Exception):
     """A head to refuse, with the status and reason of its `Rejected` event."""
 
@@ -145,6 +161,39 @@ def _parse_fields(text: str, start: int, max_fields: int, status: int = 400) -> 
     """The field lines of `text` from `start` (each ending CRLF) as (lower-case name, value)."""
     if start == len(text):
         return ()
+    lines = text[start:-2].split("\r\n")
+    if len(lines) > max_fields:
+        return _parse_all_fields(text, start, max_fields, status)  # the error, in the reference's order
+    fields = list(map(_KNOWN_FIELDS.get, lines))  # the common case: every line seen (and validated) before
+    if None in fields:
+        _parse_new_lines(fields, lines, text, start, status)
+    return tuple(fields)  # type: ignore[arg-type]  # no None left
+
+
+def _parse_new_lines(
+    fields: list[tuple[str, str] | None], lines: list[str], text: str, start: int, status: int
+) -> None:
+    """Fill in the fields of the lines not seen before, each checked on its own: a block passes the one-pass
+    check of `_parse_all_fields` exactly when each of its lines does."""
+    known = _KNOWN_FIELDS
+    if len(known) >= _MAX_KNOWN_LINES:
+        known.clear()  # start over: a bound on memory, and on what odd traffic costs
+    # One new line: check it alone; several: one pass over the whole block is cheaper than a match per line.
+    one = fields.count(None) == 1
+    if not one and _FIELD_LINES.fullmatch(text, start) is None:
+        raise _Malformed(status, _diagnose_fields(text[start:]))
+    for i, line in enumerate(lines):
+        if fields[i] is None:
+            if one and _FIELD_LINE.fullmatch(line) is None:
+                raise _Malformed(status, _diagnose_fields(text[start:]))
+            name, _, value = line.partition(":")
+            field = fields[i] = (name.lower(), value.strip(" \t"))
+            if len(line) <= _MAX_KNOWN_LINE:
+                known[line] = field
+
+
+def _parse_all_fields(text: str, start: int, max_fields: int, status: int) -> Headers:
+    """The reference: one regex pass over the block, then the split; keeps nothing."""
     # One pass checks each line is token ":" value-chars CRLF: no obs-fold, bare CR/LF, CTL, space before colon.
     if _FIELD_LINES.fullmatch(text, start) is None:
         raise _Malformed(status, _diagnose_fields(text[start:]))
@@ -156,6 +205,14 @@ def _parse_fields(text: str, start: int, max_fields: int, status: int = 400) -> 
         name, _, value = line.partition(":")
         fields.append((name.lower(), value.strip(" \t")))
     return tuple(fields)
+
+
+def _remember(known: dict[str, _T], line: str, parsed: _T) -> None:
+    """Keep a validated line's parse; a full cache starts over (a bound on memory, and on what odd traffic
+    costs)."""
+    if len(known) >= _MAX_KNOWN_LINES:
+        known.clear()
+    known[line] = parsed
 
 
 def _diagnose_fields(block: str) -> str:
@@ -248,17 +305,27 @@ def _check_target(method: str, target: str) -> None:
         raise _Malformed(400, "invalid request target")
 
 
-def _parse_request_head(text: str, max_fields: int = MAX_HEADERS) -> RequestStarted:
-    """A request head (request line and field lines, each ending CRLF, no blank line) to its event."""
-    line_end = text.index("\r\n")
-    line = _REQUEST_LINE.fullmatch(text, 0, line_end)
-    if line is None:
+def _parse_request_line(line: str) -> tuple[str, str, str]:
+    """Method, target and version of a request line (without its CRLF), all checked."""
+    parts = _REQUEST_LINE.fullmatch(line)
+    if parts is None:
         raise _Malformed(400, "malformed request line")
-    method, target, version = line.group(1, 2, 3)
+    method, target, version = parts.group(1, 2, 3)
+    parsed = method, target, version
     if version not in _VERSIONS:
         raise _Malformed(505, f"{version} is not supported")
     if target[0] != "/" or method == "CONNECT" or _ORIGIN_FORM.fullmatch(target) is None:
         _check_target(method, target)  # other forms, and the error path
+    if len(line) <= _MAX_KNOWN_LINE:
+        _remember(_KNOWN_REQUEST_LINES, line, parsed)
+    return parsed
+
+
+def _parse_request_head(text: str, max_fields: int = MAX_HEADERS) -> RequestStarted:
+    """A request head (request line and field lines, each ending CRLF, no blank line) to its event."""
+    line_end = text.index("\r\n")
+    known = _KNOWN_REQUEST_LINES.get(text[:line_end])
+    method, target, version = known if known is not None else _parse_request_line(text[:line_end])
     fields = _parse_fields(text, line_end + 2, max_fields)
     index = dict(fields)
     if len(index) != len(fields):
@@ -295,15 +362,24 @@ def _response_framing(status: int, method: str, index: dict[str, str]) -> tuple[
     return Framing.CLOSE, None  # 6.3 item 4: chunked is not final -> the body runs until close
 
 
+def _parse_status_line(line: str) -> tuple[str, int, str]:
+    """Version, status and reason of an upstream status line (without its CRLF), all checked."""
+    parts = _STATUS_LINE.fullmatch(line)
+    if parts is None:
+        raise _Malformed(502, "malformed upstream status line")
+    parsed = version, _, _ = parts[1], int(parts[2]), parts[3] or ""
+    if version not in _VERSIONS:
+        raise _Malformed(502, f"upstream answered {version}")
+    if len(line) <= _MAX_KNOWN_LINE:
+        _remember(_KNOWN_STATUS_LINES, line, parsed)
+    return parsed
+
+
 def _parse_response_head(text: str, method: str, max_fields: int = MAX_HEADERS) -> ResponseStarted | InterimResponse:
     """A response head (status line and field lines, each ending CRLF) to its event; raises _Malformed(502)."""
     line_end = text.index("\r\n")
-    line = _STATUS_LINE.fullmatch(text, 0, line_end)
-    if line is None:
-        raise _Malformed(502, "malformed upstream status line")
-    version, status, reason = line[1], int(line[2]), line[3] or ""
-    if version not in _VERSIONS:
-        raise _Malformed(502, f"upstream answered {version}")
+    known = _KNOWN_STATUS_LINES.get(text[:line_end])
+    version, status, reason = known if known is not None else _parse_status_line(text[:line_end])
     fields = _parse_fields(text, line_end + 2, max_fields, 502)
     if status < 200:
         if status == 101:
@@ -341,8 +417,11 @@ class _MessageReader:
         self._max_head_bytes, self._max_headers = max_head_bytes, max_headers
         self._buf = bytearray()  # bytes received and not consumed yet (grows in place: a slow drip stays linear)
         self._scan, self._remaining = 0, 0  # where the search for a head's end resumes; body bytes left
-        self._after_data: Callable[[list[Event]], None] = self._end_message
-        self._step: Callable[[_Buffer, int, list[Event]], int] = self._read_head
+        # The state holds plain functions, not bound methods: a bound method in an attribute would make every
+        # reader a reference cycle, freed only by the cyclic GC (measured: a gen-0 collection every ~250
+        # responses) instead of when the relay drops it.
+        self._after_data: Callable[[_MessageReader, list[Event]], None] = _MessageReader._end_message
+        self._step: Callable[[_MessageReader, _Buffer, int, list[Event]], int] = _MessageReader._read_head
         self._finished, self._keep_alive = False, False
 
     @property
@@ -370,7 +449,7 @@ class _MessageReader:
             buf = self._buf
         events: list[Event] = []
         pos = 0
-        while pos < len(buf) and (step := self._step(buf, pos, events)) >= 0:
+        while pos < len(buf) and (step := self._step(self, buf, pos, events)) >= 0:
             pos = step
         if self._finished:
             self._keep_alive = self._keep_alive and pos == len(buf)
@@ -391,7 +470,7 @@ class _MessageReader:
 
     def _finish(self) -> None:
         self._finished = True
-        self._step = self._idle
+        self._step = _MessageReader._idle
 
     def _idle(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
         return -1
@@ -424,18 +503,19 @@ class _MessageReader:
 
     def _start_body(self, framing: Framing, length: int | None, events: list[Event]) -> None:
         if framing is Framing.LENGTH and length:
-            self._remaining, self._after_data, self._step = length, self._end_message, self._read_data
+            self._remaining, self._after_data = length, _MessageReader._end_message
+            self._step = _MessageReader._read_data
         elif framing is Framing.CHUNKED:
-            self._step = self._read_chunk_line
+            self._step = _MessageReader._read_chunk_line
         elif framing is Framing.CLOSE:
-            self._step = self._read_until_close
+            self._step = _MessageReader._read_until_close
         else:
             self._end_message(events)
 
     def _end_message(self, events: list[Event], trailers: Headers = ()) -> None:
         events.append(MessageEnded(trailers) if trailers else _ENDED)
         if self._keep_alive and self._many_messages:
-            self._step = self._read_head  # the next pipelined request
+            self._step = _MessageReader._read_head  # the next pipelined request
         else:
             self._finish()
 
@@ -445,7 +525,7 @@ class _MessageReader:
         events.append(BodyData(_bytes(buf, pos, pos + take)))
         self._remaining -= take
         if not self._remaining:
-            self._after_data(events)
+            self._after_data(self, events)
         return pos + take
 
     def _read_until_close(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
@@ -465,18 +545,18 @@ class _MessageReader:
             return self._reject(events, self._error_status, "malformed chunk size line")
         self._remaining = int(line[1], 16)
         if self._remaining:
-            self._after_data, self._step = self._end_chunk, self._read_data
+            self._after_data, self._step = _MessageReader._end_chunk, _MessageReader._read_data
         else:
-            self._step = self._read_trailers
+            self._step = _MessageReader._read_trailers
         return end + 2
 
     def _end_chunk(self, events: list[Event]) -> None:
-        self._step = self._read_chunk_crlf
+        self._step = _MessageReader._read_chunk_crlf
 
     def _read_chunk_crlf(self, buf: _Buffer, pos: int, events: list[Event]) -> int:
         ending = buf[pos : pos + 2]
         if ending == b"\r\n":
-            self._step = self._read_chunk_line
+            self._step = _MessageReader._read_chunk_line
             return pos + 2
         if ending == b"\r":
             return -1
@@ -526,7 +606,7 @@ class RequestReader(_MessageReader):
         Rejected(400) that nobody will read, but the relay must not complete the request upstream."""
         if self._finished:
             return []
-        partial = self._step != self._read_head or self._buf.strip(b"\r\n") != b""
+        partial = self._step is not _MessageReader._read_head or self._buf.strip(b"\r\n") != b""
         self._keep_alive = False
         self._finish()
         return [Rejected(400, "connection closed before the request was complete")] if partial else []
@@ -556,8 +636,8 @@ class ResponseReader(_MessageReader):
         """The upstream closed: the end of a close-delimited body; anywhere else a truncated answer (502)."""
         if self._finished:
             return []
-        until_close = self._step == self._read_until_close
-        nothing = self._step == self._read_head and not self._buf
+        until_close = self._step is _MessageReader._read_until_close
+        nothing = self._step is _MessageReader._read_head and not self._buf
         self._keep_alive = False
         self._finish()
         if until_close:
@@ -571,10 +651,13 @@ END_CHUNK = b"0\r\n\r\n"  # the last chunk, without trailers
 
 
 def _encode_head(start_line: str, headers: Iterable[tuple[str, str]]) -> bytes:
-    fields = [f"{name}: {value}\r\n" for name, value in headers]
-    text = f"{start_line}\r\n{''.join(fields)}\r\n"
+    lines = [start_line]
+    for name, value in headers:  # a plain loop and one join: measured 25% cheaper than a join of f-strings
+        lines.append(f"{name}: {value}")
+    lines.append("\r\n")  # joined with CRLF: the last field's CRLF, then the blank line
+    text = "\r\n".join(lines)
     # Every CR and LF must be one of ours: a value carrying one would split the head (request/response splitting).
-    if text.count("\n") != len(fields) + 2 or text.count("\r") != len(fields) + 2:
+    if text.count("\n") != len(lines) or text.count("\r") != len(lines):
         raise ValueError("CR or LF inside a start line or header field")
     return text.encode("latin-1")
 

@@ -27,6 +27,7 @@ _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 # json.dumps with these arguments builds a new encoder per call; one shared encoder writes the same text.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _MAX_CACHED_FILES = 4096
+_UNKNOWN = Path()  # a cache miss in `_files` (whose values are a Path or None)
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
@@ -76,14 +77,24 @@ class AccessLogSink:
         `resource_id` (owned by `account` in `region`); flush if the buffer is due. Destinations Lattice cannot
         deliver to are skipped and remembered in `unsupported_destinations`."""
         line = record if isinstance(record, bytes) else encode_record(record)
-        files = [path for arn in destinations if (path := self._file(arn, resource_id, account, region, now))]
+        window = int(now // S3_WINDOW_SECONDS)  # the only way `now` changes a destination's file
+        files = self._files
         with self._lock:
-            for path in files:
-                self._pending.setdefault(path, []).append(line)
-                self._pending_bytes += len(line)
-            if files and self._oldest is None:
-                self._oldest = now
-        self.flush_if_due(now)
+            for arn in destinations:
+                path = files.get((arn, resource_id, account, region, window), _UNKNOWN)
+                if path is _UNKNOWN:
+                    path = self._file(arn, resource_id, account, region, now)
+                if path is not None:
+                    self._pending.setdefault(path, []).append(line)
+                    self._pending_bytes += len(line)
+                    if self._oldest is None:
+                        self._oldest = now
+            # One lock and no second look at the clock per record; the flush itself happens outside the lock.
+            due = self._oldest is not None and (
+                now - self._oldest >= self.max_delay or self._pending_bytes >= self.max_bytes
+            )
+        if due:
+            self.flush()
 
     def flush_if_due(self, now: float) -> bool:
         """Flush if the oldest buffered line is `max_delay` old or the buffer holds `max_bytes`."""

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from latticework.control.store import Store
-from latticework.dataplane.accesslog import access_line, log_targets
+from latticework.dataplane.accesslog import LogRouter, request_line
 from latticework.dataplane.follower import ConfigFollower
 from latticework.dataplane.healthcheck import HealthChecker
 from latticework.dataplane.healthstore import StoreHealthSink
 from latticework.dataplane.ingress import IngressPorts, IngressServers
+from latticework.dataplane.lambda_target import FunctionInvoker, FunctionPermissions, LambdaTargets, NoFunctions
 from latticework.dataplane.logsink import AccessLogSink
 from latticework.dataplane.relay import Relay, Trace
 from latticework.dataplane.snapshot import ServiceView, Snapshot, TargetGroupView, TargetView
@@ -53,11 +54,14 @@ class DataPlane:
         check_health: bool = True,
         healthy: Callable[[TargetGroupView], frozenset[str]] | None = None,
         follow_store: Store | None = None,
+        invoker: FunctionInvoker | None = None,
+        strict: bool = False,
     ) -> None:
         """`store` takes the data plane's few writes (target health) on the event loop's thread. `follow_store`, a
         second connection to the same store, is read by the follower in a worker thread, so compiling a large
         snapshot does not stall traffic and API calls on the loop; without it, the follower reads `store` on
-        the loop."""
+        the loop. `invoker` runs functions for LAMBDA target groups (none: every function is unknown); with
+        `strict`, a function is invoked only when its resource policy lets vpc-lattice.amazonaws.com do so."""
         self.state_dir = state_dir
         self.follower = ConfigFollower(follow_store or store)
         self._compiler = ThreadPoolExecutor(1, thread_name_prefix="snapshot") if follow_store else None
@@ -65,6 +69,7 @@ class DataPlane:
         self.ca = LocalCA(state_dir / "pki")
         self.tls = SniRouter(self.certificate_for)
         self.logs = AccessLogSink(state_dir / "logs")
+        self._log_router = LogRouter({})
         self.checker = HealthChecker(
             self.snapshot,
             self.address_of,
@@ -72,8 +77,14 @@ class DataPlane:
             interval_scale=health_interval_scale,
         )
         self.check_health = check_health
+        functions = LambdaTargets(invoker or NoFunctions(), FunctionPermissions(store) if strict else None)
         self.relay = Relay(
-            self.snapshot, healthy or self.checker.healthy, self.address_of, self.record, lambda: self.tls.context
+            self.snapshot,
+            healthy or self.checker.healthy,
+            self.address_of,
+            self.record,
+            lambda: self.tls.context,
+            functions,
         )
         self.ingress = IngressServers(IngressPorts(state_dir), self.relay.connection_for, reuse_port=reuse_port)
         self._tasks: list[asyncio.Task[None]] = []
@@ -95,7 +106,7 @@ class DataPlane:
         if group.type == "INSTANCE":
             address = self.instances.get(target.id)
             return (address, port) if address else None
-        return None  # LAMBDA and ALB targets are not relayed by this data plane yet
+        return None  # LAMBDA targets are invoked, not connected to (`lambda_target`); ALB targets are not relayed yet
 
     def certificate_for(self, host: str) -> IssuedCertificate | None:
         """The certificate a TLS client gets for `host` (by SNI): the service's own for its custom domain, the
@@ -108,14 +119,17 @@ class DataPlane:
         return None
 
     def record(self, trace: Trace) -> None:
-        exchange = trace.finished()
-        targets = log_targets(exchange, self.follower.snapshot.log_destinations)
+        """The relay's record hook: the access log line of a finished request, for each subscription that logs
+        it. Read straight from the trace (no `Exchange`), and nothing is built when no subscription logs it."""
+        router = self._log_router
+        destinations = self.follower.snapshot.log_destinations
+        if router.log_destinations is not destinations:
+            router = self._log_router = LogRouter(destinations)
+        targets = router.targets(trace)
         if targets:
-            record = access_line(exchange)
+            line = request_line(trace)
             for target in targets:
-                self.logs.write(
-                    target.destinations, target.resource_id, target.account, target.region, record, exchange.end
-                )
+                self.logs.write(target.destinations, target.resource_id, target.account, target.region, line, trace.end)
 
     async def start(self) -> None:
         await self._refresh()

@@ -3,7 +3,9 @@
 The server process is worker 0: API, data plane and the health checker. Workers 1..N-1 are processes that run
 only the data plane, on the same ingress ports (SO_REUSEPORT: the kernel spreads connections across them), with
 their own store connection, following the same config. They do not check health themselves: every second they
-read the target statuses the checker wrote back (which do not bump the config version) and route by those.
+read the target statuses the checker wrote back (which do not bump the config version) and route by those. They
+run no functions either: LAMBDA targets are invoked through the server's Lambda API on loopback
+(`lambda_target.LoopbackInvoker`), so the supervisor and its concurrency limits stay in one place.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from latticework.control.store import Store
 from latticework.control.store.factory import open_store
 from latticework.dataplane.health import healthy_from_stored
+from latticework.dataplane.lambda_target import LoopbackInvoker
 from latticework.dataplane.snapshot import TargetGroupView, TargetView
 
 __all__ = ["StoredHealth", "WorkerPool", "main"]
@@ -54,7 +57,7 @@ class StoredHealth:
         return healthy_from_stored(dataclasses.replace(group, targets=fresh))
 
 
-async def _serve(state_dir: Path, store_url: str | None) -> None:
+async def _serve(state_dir: Path, store_url: str | None, api_port: int, strict: bool) -> None:
     from latticework.dataplane.server import DataPlane
 
     store = open_store(store_url, state_dir)
@@ -66,6 +69,8 @@ async def _serve(state_dir: Path, store_url: str | None) -> None:
         check_health=False,
         healthy=stored.healthy,
         follow_store=open_store(store_url, state_dir),
+        invoker=LoopbackInvoker(api_port),
+        strict=strict,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -84,24 +89,31 @@ async def _serve(state_dir: Path, store_url: str | None) -> None:
 
 
 def main() -> None:
-    """`python -m latticework.dataplane.worker STATE_DIR [STORE_URL]`: run one data-plane worker until SIGTERM."""
+    """`python -m latticework.dataplane.worker STATE_DIR STORE_URL API_PORT [strict]`: run one data-plane worker
+    until SIGTERM (STORE_URL may be empty: SQLite in the state dir)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
     state_dir = Path(sys.argv[1])
     store_url = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
+    api_port = int(sys.argv[3]) if len(sys.argv) > 3 else 9750
+    strict = len(sys.argv) > 4 and sys.argv[4] == "strict"
+    serving = _serve(state_dir, store_url, api_port, strict)
     try:
         import uvloop
 
-        uvloop.run(_serve(state_dir, store_url))
+        uvloop.run(serving)
     except ImportError:
-        asyncio.run(_serve(state_dir, store_url))
+        asyncio.run(serving)
 
 
 class WorkerPool:
     """Starts the extra workers with the server and restarts one that dies."""
 
-    def __init__(self, count: int, state_dir: Path, store_url: str | None) -> None:
+    def __init__(
+        self, count: int, state_dir: Path, store_url: str | None, api_port: int = 9750, strict: bool = False
+    ) -> None:
         self.count = count
         self.command = [sys.executable, "-m", "latticework.dataplane.worker", str(state_dir), store_url or ""]
+        self.command += [str(api_port), "strict" if strict else ""]
         self.processes: list[subprocess.Popen[bytes]] = []
         self._task: asyncio.Task[None] | None = None
 

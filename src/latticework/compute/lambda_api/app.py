@@ -1,4 +1,4 @@
-"""The Lambda API on the main endpoint: the asyncio shell that claims Lambda requests (a Lambda route, or a
+"""The Lambda API on the main endpoint: the front that claims Lambda requests (a Lambda route, or a
 SigV4 scope for service `lambda`) before the rest of the control plane sees them, parses them with botocore's
 `lambda` model, runs the operation, and writes Lambda's response. Invoke awaits the function supervisor, so a
 slow function never blocks the event loop the API and the data plane share.
@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from botocore import xform_name
 
@@ -33,7 +32,6 @@ from latticework.compute.lambda_api.errors import (
     TooManyRequestsException,
 )
 from latticework.config import Settings
-from latticework.control.api.app import ControlApp
 from latticework.control.api.model import RouteTable, service_model
 from latticework.control.api.restjson import Response, error_response, parse_request, serialize_output
 from latticework.control.api.sigv4scope import credential_scope
@@ -41,7 +39,7 @@ from latticework.control.backend import Caller
 from latticework.control.errors import ApiError
 from latticework.control.store import Store
 
-__all__ = ["FunctionsApp", "LambdaApi"]
+__all__ = ["LambdaApi"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +58,10 @@ _OPERATIONS: dict[str, Operation] = {
 
 
 class LambdaApi:
+    """The Lambda front of the main endpoint (an `ApiFront`, control/api/app.py)."""
+
+    max_body = _MAX_BODY
+
     def __init__(self, store: Store, settings: Settings, state_dir: Path, supervisor: FunctionSupervisor) -> None:
         self.store = store
         self.settings = settings
@@ -72,6 +74,9 @@ class LambdaApi:
         if scope is not None:
             return scope.service == "lambda"
         return self.routes.path_exists(path)
+
+    def too_large(self) -> Response:
+        return error_response(RequestTooLargeException(f"Request must be smaller than {_MAX_BODY} bytes."))
 
     async def handle(
         self, method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: bytes
@@ -153,50 +158,3 @@ def _invoke_output(payload: bytes, function_error: str | None, tail: bytes, para
     if params.get("LogType") == "Tail":
         output["LogResult"] = base64.b64encode(tail).decode()
     return output
-
-
-class FunctionsApp(ControlApp):
-    """The control-plane app with the Lambda API in front: Lambda requests are answered here (asynchronously),
-    everything else goes to the control plane's gateway unchanged."""
-
-    def __init__(self, *args: Any, lambda_api: LambdaApi, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lambda_api = lambda_api
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
-        if not self.lambda_api.claims(path, headers, query):
-            await super().__call__(scope, receive, send)
-            return
-        body = await _read_body(receive)
-        if body is None:
-            response = error_response(RequestTooLargeException(f"Request must be smaller than {_MAX_BODY} bytes."))
-        else:
-            response = await self.lambda_api.handle(scope["method"], path, query, headers, body)
-        await _send(send, response)
-
-
-async def _read_body(receive: Any) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > _MAX_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def _send(send: Any, response: Response) -> None:
-    raw = [(k.encode(), v.encode()) for k, v in response.headers]
-    raw.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": raw})
-    await send({"type": "http.response.body", "body": response.body})
