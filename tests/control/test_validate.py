@@ -73,3 +73,10 @@ def test_validation_reports_each_offending_member(
 def test_messages_name_the_value_and_the_constraint() -> None:
     [error] = validate({"name": "Bad_Name"}, _input("CreateService"))
     assert error.message.startswith("Value 'Bad_Name' at 'name' failed to satisfy constraint: Member must satisfy")
+
+
+def test_patterns_python_cannot_compile_are_not_checked_but_the_rest_is() -> None:
+    """ECS's tag key pattern uses Java's \\p{L} classes; a tag passes the pattern but still obeys the lengths."""
+    tag = service_model("ecs").shape_for("Tag")
+    assert validate({"key": "Name", "value": "checkout"}, tag) == []
+    assert [e.name for e in validate({"key": "k" * 129, "value": "v"}, tag)] == ["key"]

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, cast
 import pytest
 from topology import Backend, Network, eventually, forward, get_json
 
-from latticework.cli.vpc import vpc_environment
+from latticework.dataplane.vpcenv import vpc_environment
 
 
 def test_request_through_the_vpc_ingress_reaches_the_target_with_lattice_headers(

@@ -11,27 +11,12 @@ from typing import Annotated
 import typer
 
 from latticework.dataplane.ingress import read_ingress_ports
+from latticework.dataplane.vpcenv import vpc_environment
 from latticework.pki.ca import LocalCA
 
-__all__ = ["app", "vpc_environment"]
+__all__ = ["app"]
 
 app = typer.Typer(help="VPCs as client networks.", no_args_is_help=True)
-
-# The variables curl, requests, httpx, urllib, Node and the AWS SDKs read for proxies and trust anchors.
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
-_CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
-# Loopback stays direct: the API endpoint and local targets are not Lattice services.
-NO_PROXY = "localhost,127.0.0.1,::1"
-
-
-def vpc_environment(port: int, ca_bundle: Path) -> dict[str, str]:
-    """The variables for a process whose Lattice traffic goes through the ingress on `port`. Pure."""
-    proxy = f"http://127.0.0.1:{port}"
-    env = dict.fromkeys(_PROXY_VARIABLES, proxy)
-    env.update(NO_PROXY=NO_PROXY, no_proxy=NO_PROXY)
-    env.update(dict.fromkeys(_CA_VARIABLES, str(ca_bundle)))
-    return env
-
 
 def resolve_vpc(identifier: str, state_dir: Path, store_url: str | None) -> str:
     """A VPC ID from an ID or a Name tag, looked up in the store."""

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latticework.cli.vpc import vpc_environment
 from latticework.compute.services import model, scheduler
 from latticework.compute.services.launch import LaunchSpec, NotRunnable, first_port, launch_spec
 from latticework.compute.services.records import container_overrides
@@ -34,6 +33,7 @@ from latticework.control.backend import Backend, Caller
 from latticework.control.errors import ApiError
 from latticework.control.store import Record, Store
 from latticework.dataplane.ingress import read_ingress_ports
+from latticework.dataplane.vpcenv import vpc_environment
 from latticework.pki.ca import LocalCA
 
 __all__ = ["ServiceSupervisor"]

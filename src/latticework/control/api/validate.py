@@ -87,7 +87,8 @@ def _check_string(value: Any, shape: Shape, path: str, errors: list[FieldError])
     if enum and value not in enum:
         _fail(errors, path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
     pattern = meta.get("pattern")
-    if pattern and not _compiled(pattern).fullmatch(value):
+    compiled = _compiled(pattern) if pattern else None
+    if compiled is not None and not compiled.fullmatch(value):
         _fail(errors, path, value, f"Member must satisfy regular expression pattern: {pattern}")
 
 
@@ -115,8 +116,13 @@ def _check_size(size: float, shape: Shape, path: str, value: Any, errors: list[F
 
 
 @cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.DOTALL)
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    """The model's pattern; None for one Python's re cannot read (Java's \\p{L}-style classes in some models,
+    e.g. ECS tag keys), which is then not checked: a lenient miss beats refusing every request."""
+    try:
+        return re.compile(pattern, re.DOTALL)
+    except re.error:
+        return None
 
 
 def _join(path: str, name: str) -> str:
