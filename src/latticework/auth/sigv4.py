@@ -71,7 +71,7 @@ class SignatureError(Exception):
         self.status = status
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, and a frozen __init__ costs ~3x (bench/auth.py)
 class SignedRequest:
     """What verification needs of a request, exactly as it arrived."""
 
