@@ -3,7 +3,9 @@ remove / list; the CLI (`latticework principals`) and the control plane's accoun
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +180,17 @@ def test_cli_import_then_signed_api_calls_use_the_principals_account(tmp_path: P
     anonymous = server.client()
     other = anonymous.create_service_network(name="acct-default")
     assert ":000000000000:" in other["arn"]
+    # Every API front asks the same registry: ECS and Lambda too.
+    cluster = server.client("ecs", access_key="AKIAALICE00000000001").create_cluster(clusterName="acct")["cluster"]
+    assert ":444455556666:" in cluster["clusterArn"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("app.py", "def handler(event, context):\n    return event\n")
+    function = server.client("lambda", access_key="AKIAALICE00000000001").create_function(
+        FunctionName="acct",
+        Runtime="python3.11",
+        Role="arn:aws:iam::444455556666:role/fn",
+        Handler="app.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+    assert ":444455556666:" in function["FunctionArn"]

@@ -21,9 +21,9 @@ from latticework.compute.ecs_api import clusters, protocol, services, task_defin
 from latticework.compute.ecs_api._context import EcsCtx
 from latticework.compute.ecs_api.errors import ClientException, ServerException
 from latticework.config import Settings
+from latticework.control.api.callers import Callers
 from latticework.control.api.model import service_model
 from latticework.control.api.restjson import Response
-from latticework.control.api.sigv4scope import credential_scope
 from latticework.control.backend import Caller
 from latticework.control.errors import ApiError
 from latticework.control.store import Store
@@ -47,6 +47,7 @@ class EcsApi:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        self.callers = Callers(store, settings)
         self.model = service_model("ecs")
         self.prefix = self.model.metadata["targetPrefix"] + "."
 
@@ -60,8 +61,7 @@ class EcsApi:
         self, method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: bytes
     ) -> Response:
         request_id = str(uuid.uuid4())
-        scope = credential_scope(headers, query)
-        caller = Caller(self.settings.account, scope.region if scope else self.settings.region)
+        caller = self.callers.caller(headers, query)
         try:
             operation = protocol.operation_for(self.model, headers["x-amz-target"])
             params = protocol.parse_input(operation, body)

@@ -32,6 +32,7 @@ from latticework.compute.lambda_api.errors import (
     TooManyRequestsException,
 )
 from latticework.config import Settings
+from latticework.control.api.callers import Callers
 from latticework.control.api.model import RouteTable, service_model
 from latticework.control.api.restjson import Response, error_response, parse_request, serialize_output
 from latticework.control.api.sigv4scope import credential_scope
@@ -65,6 +66,7 @@ class LambdaApi:
     def __init__(self, store: Store, settings: Settings, state_dir: Path, supervisor: FunctionSupervisor) -> None:
         self.store = store
         self.settings = settings
+        self.callers = Callers(store, settings)
         self.state_dir = state_dir
         self.supervisor = supervisor
         self.routes = RouteTable(service_model("lambda"))
@@ -82,8 +84,7 @@ class LambdaApi:
         self, method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: bytes
     ) -> Response:
         request_id = str(uuid.uuid4())
-        scope = credential_scope(headers, query)
-        caller = Caller(self.settings.account, scope.region if scope else self.settings.region)
+        caller = self.callers.caller(headers, query)
         try:
             operation, params = parse_request(self.routes, method, path, query, headers, body)
             output: dict[str, Any] | None

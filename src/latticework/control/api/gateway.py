@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from latticework.control.api import ec2query
+from latticework.control.api.callers import Callers
 from latticework.control.api.model import RouteTable, service_model
 from latticework.control.api.restjson import Response, error_response, parse_request, serialize_output
 from latticework.control.api.sigv4scope import CredentialScope, credential_scope
@@ -37,14 +38,13 @@ class Request:
 class Gateway:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        self.callers = Callers(backend.store, backend.settings)
         self.lattice = RouteTable(service_model("vpc-lattice"))
 
     def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
         scope = credential_scope(request.headers, request.query)
-        settings = self.backend.settings
-        region, access_key = (scope.region, scope.access_key) if scope else (settings.region, None)
-        caller = Caller(settings.account, region, access_key)
+        caller = self.callers.caller(request.headers, request.query)
         query_protocol = _is_query_protocol(request, scope)
         try:
             if query_protocol:

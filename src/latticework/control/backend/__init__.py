@@ -11,14 +11,12 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
 from botocore import xform_name
 from botocore.model import OperationModel
 
-from latticework.auth import registry
 from latticework.config import Settings
 from latticework.control.backend import (
     access_logs,
@@ -39,7 +37,7 @@ from latticework.control.backend import (
 )
 from latticework.control.backend._context import Caller, Ctx
 from latticework.control.errors import ConflictException, InternalServerException
-from latticework.control.store import Store, Transaction
+from latticework.control.store import Store
 
 __all__ = ["Backend", "Caller"]
 
@@ -81,17 +79,10 @@ class Backend:
             # Create-time tags obey the same rules as TagResource (User Guide "Tag restrictions").
             tags.check_tags(params["tags"])
         with self.store.transaction() as tx:
-            caller = _registered(tx, caller)
             ctx = Ctx(tx, caller, self.clock(), self.settings, self.store.secret())
             if token_member is None or params.get(token_member) is None:
                 return handler(ctx, params)
             return _idempotent(ctx, name, token_member, params, handler)
-
-
-def _registered(tx: Transaction, caller: Caller) -> Caller:
-    """The caller with its account from the credential registry when its access key is registered (DESIGN 2)."""
-    identity = registry.lookup_in(tx, caller.access_key) if caller.access_key else None
-    return replace(caller, account=identity.principal.account) if identity else caller
 
 
 def _idempotent(
