@@ -970,3 +970,27 @@ def test_only_short_valid_lines_are_kept() -> None:
     RequestReader().feed(get("Host: a", "Bad Name: x"))
     assert set(http1._KNOWN_FIELDS) == {"Host: a"}
     assert set(http1._KNOWN_REQUEST_LINES) == {"GET / HTTP/1.1"}
+
+
+_LINE_POOL = st.sampled_from(
+    ["Host: a", "X: 1", "x:1", "X:  spaced \t", "Accept: */*", "X : 1", " folded", "X: a\x00b", "X: a\nb", "X(y): 1",
+     "X: \xe9", "X: a\rb", ":empty", "X-Long: " + "v" * 300, "Y:"]
+)  # fmt: skip
+
+
+def _outcome(parse: Any, text: str) -> Any:
+    try:
+        return parse(text, 0, 4, 400)
+    except http1._Malformed as error:
+        return (error.status, error.reason)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(_LINE_POOL, min_size=1, max_size=6), min_size=1, max_size=4))
+def test_field_blocks_parse_as_the_reference_whatever_was_seen_before(blocks: list[list[str]]) -> None:
+    """Blocks of valid and invalid lines, parsed one after another (so later ones meet lines seen before): the
+    same fields, or the same status and reason, as the one-pass reference that keeps nothing."""
+    _forget_known_lines()
+    for lines in blocks:
+        text = "".join(f"{line}\r\n" for line in lines)
+        assert _outcome(http1._parse_fields, text) == _outcome(http1._parse_all_fields, text)

@@ -14,6 +14,8 @@ from latticework.cli.functions import invoke
 from latticework.cli.logs import logs
 from latticework.cli.policy import app as policy_app
 from latticework.cli.principals import app as principals_app
+from latticework.cli.status import status
+from latticework.cli.up import down, outputs, up
 from latticework.cli.vpc import app as vpc_app
 from latticework.config import Settings
 
@@ -88,6 +90,9 @@ def server(
         store_location(store, state_dir)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--store") from None
+    from latticework.console import enable_multiprocess
+
+    enable_multiprocess(state_dir)  # before prometheus-client is imported, so workers share STATE_DIR/metrics
     from latticework.control.server import serve
 
     identities = _principals_file(principals) if principals else []
@@ -128,6 +133,10 @@ def _principals_file(path: Path) -> list[Identity]:
 app.command("logs")(logs)
 app.command("invoke")(invoke)
 app.command("call")(call)
+app.command("up")(up)
+app.command("down")(down)
+app.command("outputs")(outputs)
+app.command("status")(status)
 app.add_typer(certs_app, name="certs")
 app.add_typer(vpc_app, name="vpc")
 app.add_typer(principals_app, name="principals")

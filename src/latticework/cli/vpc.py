@@ -18,6 +18,7 @@ __all__ = ["app"]
 
 app = typer.Typer(help="VPCs as client networks.", no_args_is_help=True)
 
+
 def resolve_vpc(identifier: str, state_dir: Path, store_url: str | None) -> str:
     """A VPC ID from an ID or a Name tag, looked up in the store."""
     if identifier.startswith("vpc-"):

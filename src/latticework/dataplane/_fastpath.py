@@ -25,8 +25,8 @@ def new_request_id() -> str:
 
 def is_absolute(target: str) -> bool:
     """Whether a request target is in absolute form (a proxy request, RFC 9112 3.2.2)."""
-    # RFC 3986 3.1: the scheme is case-insensitive.
-    return target[:8].lower().startswith(("http://", "https://"))
+    # RFC 3986 3.1: the scheme is case-insensitive. Origin-form, the common case, is decided by its first "/".
+    return target[:1] != "/" and target[:8].lower().startswith(("http://", "https://"))
 
 
 @lru_cache(maxsize=1024)

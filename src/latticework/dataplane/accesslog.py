@@ -4,6 +4,10 @@ where a subscription's destination ARN lands under STATE_DIR/logs.
 Field names, placeholders and units follow the User Guide "Access log contents" (reference 2.8) and a real
 record published by AWS (aws-samples ECS bridge-mode Envoy sidecar README). Pure: no I/O, no clock reads (the
 times are in the exchange, `when` is passed in); `logsink` does the writing.
+
+`access_record(Exchange)` is the reference; the relay's hot path uses `LogRouter` (which subscriptions log a
+request) and `request_line` (its JSON line), both reading the relay's `Trace` (a `FinishedRequest`) directly,
+held equal to the reference by property tests.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from latticework.dataplane.upstream import Endpoint, UpstreamConnection
 if TYPE_CHECKING:
     from latticework.dataplane.relay import Relay
 
-__all__ = ["HOP_BY_HOP", "Flight", "ForwardingConnection", "Trace"]
+__all__ = ["HOP_BY_HOP", "AlbTargets", "Flight", "ForwardingConnection", "Trace"]
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,11 @@ class Flight:
     task: asyncio.Task[None] | None = None
     call: FunctionCall | None = None  # a LAMBDA target: the request, its body still to come
     body: list[bytes] | None = None  # a LAMBDA target: the body read so far
+    extra_response_headers: tuple[tuple[str, str], ...] = ()  # added to the target's answer (ALB stickiness)
+
+
+# Lattice ALB target groups: the ALB's decision core runs on this same flight (dataplane/alb/listeners).
+AlbTargets = Callable[["ForwardingConnection", Flight, Forwarding, VpcView, RequestHead], None]
 
 
 class ForwardingConnection(asyncio.Protocol):
@@ -266,6 +272,9 @@ class ForwardingConnection(asyncio.Protocol):
         if forwarding.target_group.type == "LAMBDA":
             self._forward_to_function(flight, forwarding, vpc, head)
             return
+        if forwarding.target_group.type == "ALB" and self.relay.alb_targets is not None:
+            self.relay.alb_targets(self, flight, forwarding, vpc, head)
+            return
         address = self.relay.address_of(forwarding.target_group, forwarding.target)
         if address is None:
             flight.trace.failure_reason = "TargetConnectionError"
@@ -387,6 +396,7 @@ class ForwardingConnection(asyncio.Protocol):
             headers.append(("transfer-encoding", "chunked"))
             flight.response_chunked = True
         headers.append(("x-amzn-requestid", flight.trace.request_id))
+        headers.extend(flight.extra_response_headers)
         if not self.keep_alive:
             headers.append(("connection", "close"))
         reason = started.reason or reason_phrase(started.status)

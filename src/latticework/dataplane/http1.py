@@ -3,14 +3,18 @@
 Owns `RequestReader` (client side: requests, pipelined keep-alive), `ResponseReader` (upstream side: 1xx
 interim responses, framing per RFC 9112 6.3), their events, and the head/chunk writers. No I/O, no clock.
 
-Pure Python rather than httptools (llhttp), chosen by measuring both in bench/http1.py. llhttp alone is 5x
-faster, and a reader on it giving these same events measured ~35% faster (6.5 vs 10.1 µs per 8-header head,
-a lower bound: it lacked most checks), but llhttp refuses methods outside its fixed table (`FOO / HTTP/1.1`;
-Lattice rules match custom methods), so a second parser would be needed anyway, and through httptools the
-chunk-size digits and chunk-extension lengths cannot be bounded; it also accepts a missing or repeated Host,
-`HTTP/2.0`, Transfer-Encoding on HTTP/1.0 and heads of any size. Here a head is decoded once (latin-1, so
-obs-text round-trips), its field lines validated and split by one regex pass; the rest is dict look-ups and
-cached checks. Events are NamedTuples, not frozen dataclasses: as immutable, built 4x faster (0.5 vs 2.1 µs).
+Pure Python rather than httptools (llhttp), chosen by measuring both (bench/http1.py, bench/README.md). llhttp
+refuses methods outside its fixed table (`FOO / HTTP/1.1`; Lattice rules match custom methods), so a second
+parser would be needed anyway; through httptools the chunk-size digits and chunk-extension lengths cannot be
+bounded; it accepts a missing or repeated Host, `HTTP/2.0`, Transfer-Encoding on HTTP/1.0 and heads of any size.
+And it does not pay: the Python work of turning its callbacks into these events (str, lower-case names, the
+index) costs more than this reader on lines it has seen before (an 8-field head: 5.0 µs through llhttp with
+the checks above still missing, 3.2 µs here), and saves ~2 µs only on heads whose every line is new.
+
+Here a head is decoded once (latin-1, so obs-text round-trips); each start and field line seen before is a dict
+look-up (`_KNOWN_FIELDS` and friends), new ones are validated by one regex pass and split; the rest is dict
+look-ups and cached checks. Events are NamedTuples, not frozen dataclasses: as immutable, built 4x faster (0.5
+vs 2.1 µs).
 
 Policy (strict where RFC 9112 leaves a choice; Lattice answers 400 to malformed requests):
 - A head (start line, fields, blank line) is at most `max_head_bytes` (60 KB) with at most `max_headers` (100)

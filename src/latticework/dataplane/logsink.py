@@ -89,7 +89,7 @@ class AccessLogSink:
                     self._pending_bytes += len(line)
                     if self._oldest is None:
                         self._oldest = now
-            # One lock and no second look at the clock per record; the flush itself happens outside the lock.
+            # One lock per record (was two: buffering, then flush_if_due); the flush itself runs outside it.
             due = self._oldest is not None and (
                 now - self._oldest >= self.max_delay or self._pending_bytes >= self.max_bytes
             )

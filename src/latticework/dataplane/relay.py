@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from latticework.dataplane import http1
 from latticework.dataplane._fastpath import host_and_port, is_absolute, new_request_id, origin_form
 from latticework.dataplane.decide import Decision, FixedReply, Forwarding, Refusal, RequestHead, decide
-from latticework.dataplane.forwarding import Flight, ForwardingConnection, Trace
+from latticework.dataplane.forwarding import AlbTargets, Flight, ForwardingConnection, Trace
 from latticework.dataplane.lambda_target import LambdaTargets, NoFunctions
 from latticework.dataplane.snapshot import Snapshot, TargetGroupView, TargetView, VpcView
 from latticework.dataplane.upstream import UpstreamPool
@@ -44,6 +44,9 @@ _TLS_HANDSHAKE_SECONDS = 10.0
 _CONNECTION_ESTABLISHED = b"HTTP/1.1 200 Connection Established\r\n\r\n"
 
 TraceRecorder = Callable[[Trace], None]
+# ALBs on this relay (dataplane/alb/listeners): a request on a VPC's ingress for no Lattice service, offered to the
+# internal ALBs of that VPC; True when an ALB took it.
+IngressAlbs = Callable[["_ClientConnection", Flight, RequestHead], bool]
 
 
 class Relay:
@@ -65,6 +68,8 @@ class Relay:
         self.tls_context = tls_context_for_connect
         self.pool = UpstreamPool()
         self.functions = functions or LambdaTargets(NoFunctions())  # LAMBDA target groups
+        self.ingress_albs: IngressAlbs | None = None  # internal ALBs reached through a VPC's ingress
+        self.alb_targets: AlbTargets | None = None  # Lattice ALB target groups (forwarding.AlbTargets)
         self._random = random.Random()
         self._counters: dict[str, count[int]] = {}
         self._clients: set[_ClientConnection] = set()
@@ -197,6 +202,9 @@ class _ClientConnection(ForwardingConnection):
         decision = trace.decision = self.relay.decide(trace.vpc, head)
         if decision.service is not None:
             self.idle_timeout = float(decision.service.idle_timeout)
+        albs = self.relay.ingress_albs
+        if isinstance(decision, Refusal) and decision.service is None and albs is not None and albs(self, flight, head):
+            return
         if isinstance(decision, Forwarding) and trace.vpc is not None:
             self._forward(flight, decision, trace.vpc, head)
         else:

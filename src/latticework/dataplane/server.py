@@ -16,6 +16,9 @@ from typing import Any
 
 from latticework.control.store import Store
 from latticework.dataplane.accesslog import LogRouter, request_line
+from latticework.dataplane.alb import names as alb_names
+from latticework.dataplane.alb.listeners import AlbHealthSink, AlbRouter, AlbServers
+from latticework.dataplane.alb.views import EMPTY, AlbSnapshot, compile_albs
 from latticework.dataplane.follower import ConfigFollower
 from latticework.dataplane.healthcheck import HealthChecker
 from latticework.dataplane.healthstore import StoreHealthSink
@@ -25,7 +28,7 @@ from latticework.dataplane.logsink import AccessLogSink
 from latticework.dataplane.relay import Relay, Trace
 from latticework.dataplane.snapshot import ServiceView, Snapshot, TargetGroupView, TargetView
 from latticework.pki.ca import IssuedCertificate, LocalCA
-from latticework.pki.tls import SniRouter
+from latticework.pki.tls import SniRouter, server_context
 
 __all__ = ["DataPlane", "instance_registry"]
 
@@ -87,6 +90,14 @@ class DataPlane:
             functions,
         )
         self.ingress = IngressServers(IngressPorts(state_dir), self.relay.connection_for, reuse_port=reuse_port)
+        # ALBs on the same relay (dataplane/alb): their own view of the store, their own instance of the checker.
+        self.albs: AlbSnapshot = EMPTY
+        self.alb_checker = HealthChecker(
+            lambda: self.albs.health, self.address_of, AlbHealthSink(store), interval_scale=health_interval_scale
+        )
+        router = AlbRouter(self.relay, lambda: self.albs, self.alb_checker.healthy)
+        self.relay.ingress_albs, self.relay.alb_targets = router.from_ingress, router.from_lattice
+        self.alb_servers = AlbServers(self.relay, router, self._alb_tls)
         self._tasks: list[asyncio.Task[None]] = []
         self.live_version = 0  # the config version whose ingresses, certificates and checks are all in place
 
@@ -106,7 +117,11 @@ class DataPlane:
         if group.type == "INSTANCE":
             address = self.instances.get(target.id)
             return (address, port) if address else None
-        return None  # LAMBDA targets are invoked, not connected to (`lambda_target`); ALB targets are not relayed yet
+        return None  # LAMBDA targets are invoked (`lambda_target`); ALB targets run the ALB's rules (`alb.listeners`)
+
+    def _alb_tls(self, certificate_arn: str) -> Any:
+        certificate = self.ca.get(certificate_arn)
+        return server_context(certificate) if certificate is not None else None
 
     def certificate_for(self, host: str) -> IssuedCertificate | None:
         """The certificate a TLS client gets for `host` (by SNI): the service's own for its custom domain, the
@@ -116,7 +131,10 @@ class DataPlane:
                 return self.ca.certificate_for_service_name(host, account=service.account)
             if service.certificate_arn:
                 return self.ca.get(service.certificate_arn)
-        return None
+        alb = self.albs.by_host.get(host)  # an internal ALB's HTTPS listener, through its VPC's ingress
+        certificates = [listener.certificate_arn for listener in alb.listeners.values()] if alb else []
+        found = next((arn for arn in certificates if arn), None)
+        return self.ca.get(found) if found else None
 
     def record(self, trace: Trace) -> None:
         """The relay's record hook: the access log line of a finished request, for each subscription that logs
@@ -136,6 +154,7 @@ class DataPlane:
         self._tasks = [asyncio.create_task(self._follow())]
         if self.check_health:
             self._tasks.append(asyncio.create_task(self.checker.run()))
+            self._tasks.append(asyncio.create_task(self.alb_checker.run()))
 
     async def _follow(self) -> None:
         while True:
@@ -157,7 +176,19 @@ class DataPlane:
             self._prepare_certificates(snapshot)
             self.checker.reconcile()
             await self.ingress.sync(v.id for v in snapshot.vpcs.values() if v.network_arn)
+            await self._refresh_albs()
             self.live_version = snapshot.version
+
+    async def _refresh_albs(self) -> None:
+        store = self.follower.store
+        if self._compiler is None:
+            version, records = store.read_all(alb_names.KINDS)
+        else:
+            loop = asyncio.get_running_loop()
+            version, records = await loop.run_in_executor(self._compiler, store.read_all, alb_names.KINDS)
+        self.albs = compile_albs(version, records, time.time())
+        self.alb_checker.reconcile()
+        await self.alb_servers.sync(self.albs)
 
     def _prepare_certificates(self, snapshot: Snapshot) -> None:
         """Issue managed certificates when a snapshot compiles, not inside a TLS handshake (RSA keys take time)."""
@@ -168,11 +199,13 @@ class DataPlane:
 
     async def stop(self) -> None:
         self.checker.stop()
+        self.alb_checker.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.relay.close()
+        await self.alb_servers.close()
         await self.ingress.close()
         self.logs.close()
         if self._compiler is not None:

@@ -5,8 +5,9 @@ definition and the Lattice target groups), its events. The supervisor (`compute/
 and stops tasks to match, under the deployment configuration, and writes counts, rollout state and events back.
 
 Deviations from AWS: the REPLICA strategy and the ECS deployment controller only (DAEMON, CODE_DEPLOY and
-EXTERNAL are refused); `loadBalancers` are stored and reported, ELBv2 target groups are not fed yet; a service's
-VPC is its `latticework:vpc` tag (VPC ID or Name tag) or else the VPC of its first VPC Lattice target group, since
+EXTERNAL are refused); `loadBalancers` register each task (its containerName's port) into the ELBv2 target group
+(control/elbv2/tasks); a service's VPC is its `latticework:vpc` tag (VPC ID or Name tag) or else the VPC of its
+first VPC Lattice target group, since
 awsvpc subnets cannot name a VPC here. Reads and writes only through the transaction.
 """
 

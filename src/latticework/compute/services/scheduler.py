@@ -104,7 +104,8 @@ def _start(tx: Transaction, service: Record, count: int, now: float) -> list[Rec
         started_by=primary["id"],
         service=service.name,
         vpc=doc.get("_vpc"),
-        lattice=tuple(primary.get("vpcLatticeConfigurations") or ()),
+        # Lattice IP groups by portName, ELBv2 groups (`loadBalancers`) by containerName: the task registers in both.
+        lattice=(*(primary.get("vpcLatticeConfigurations") or ()), *(doc.get("loadBalancers") or ())),
         launch_type=doc["launchType"],
     )
     started = [tx.put(new_task(service.account, service.region, taskdef.doc, origin, now)) for _ in range(count)]

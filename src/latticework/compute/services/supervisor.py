@@ -30,6 +30,7 @@ from latticework.compute.services.records import container_overrides
 from latticework.compute.services.runner import ContainerProcess, free_port, port_open, spawn
 from latticework.compute.services.states import TaskEvent, TaskStatus, next_status
 from latticework.control.backend import Backend, Caller
+from latticework.control.elbv2.tasks import is_elbv2_group, target_call, target_health
 from latticework.control.errors import ApiError
 from latticework.control.store import Record, Store
 from latticework.dataplane.ingress import read_ingress_ports
@@ -276,6 +277,14 @@ class ServiceSupervisor:
         self._update(record, lambda d: d.update(_registered=[]))
 
     def _targets_call(self, operation: str, record: Record, target: dict[str, Any]) -> bool:
+        if is_elbv2_group(target["targetGroupArn"]):
+            try:
+                target_call(self.store, Caller(record.account, record.region), operation, target["targetGroupArn"],
+                            int(target["port"]))  # fmt: skip
+            except ApiError as exc:
+                self._note(self._log_path(record), f"{operation} in {target['targetGroupArn']} failed: {exc.message}")
+                return False
+            return True
         params = {"targetGroupIdentifier": target["targetGroupArn"],
                   "targets": [{"id": "127.0.0.1", "port": int(target["port"])}]}  # fmt: skip
         try:
@@ -293,6 +302,11 @@ class ServiceSupervisor:
                 wanted.setdefault((task.account, task.region, group), []).append(port)
         health: dict[tuple[str, int], str] = {}
         for (account, region, group), ports in wanted.items():
+            if is_elbv2_group(group):
+                with contextlib.suppress(ApiError):
+                    found_ports = target_health(self.store, Caller(account, region), group, ports)
+                    health.update({(group, port): status for port, status in found_ports.items()})
+                continue
             params = {"targetGroupIdentifier": group, "targets": [{"id": "127.0.0.1", "port": p} for p in ports]}
             with contextlib.suppress(ApiError):
                 found = self.backend.invoke("ListTargets", params, Caller(account, region)) or {}
@@ -357,7 +371,8 @@ def _lattice_targets(doc: dict[str, Any], ports: dict[str, int], port_names: dic
     named = {name: ports[c] for name, c in port_names.items() if c in ports}
     targets = []
     for config in doc.get("_lattice") or []:
-        port = named.get(config["portName"])
+        # A `loadBalancers` entry (ELBv2 target group) names its container; a Lattice one its portMapping.
+        port = ports.get(config["containerName"]) if "containerName" in config else named.get(config.get("portName"))
         if port is not None:
             targets.append({"targetGroupArn": config["targetGroupArn"], "port": port})
     return targets

@@ -1,0 +1,277 @@
+"""`latticework up`, `down` and `outputs`: deploy a CloudFormation template against the server for a state dir
+(starting one in the background when none answers), print progress per resource and the outputs, and tear
+down. Argument parsing, the server process and printing only; the engine is latticework.deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from latticework.deploy.engine import DeployRequest, ResourceEvent, deploy, destroy, not_ready
+from latticework.deploy.errors import DeployError
+from latticework.deploy.providers import PROVIDERS, Context
+from latticework.deploy.stacks import StackStore, StoreStacks
+
+__all__ = ["down", "outputs", "up"]
+
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[3] / "examples" / "retail-store" / "template.yaml"
+_PID_FILE = "up-server.pid"
+
+StateDir = Annotated[Path, typer.Option("--state-dir", help="Where the store, CA and logs live.")]
+ApiPort = Annotated[int, typer.Option("--api-port", help="Port of the server's API.")]
+StackName = Annotated[str | None, typer.Option("--stack-name", help="Default: the template directory's name.")]
+Account = Annotated[str, typer.Option(envvar="LATTICEWORK_ACCOUNT", help="Account ID (the server's).")]
+Region = Annotated[str, typer.Option(envvar="LATTICEWORK_REGION", help="Region to deploy in.")]
+
+
+def up(
+    template: Annotated[Path | None, typer.Argument(help="Template (YAML or JSON); default: the retail store.")] = None,
+    state_dir: StateDir = Path(".latticework"),
+    detach: Annotated[bool, typer.Option("--detach", help="Return once every resource is ready.")] = False,
+    parameter: Annotated[list[str] | None, typer.Option("--parameter", help="K=V (repeatable).")] = None,
+    skip_unsupported: Annotated[
+        bool, typer.Option("--skip-unsupported", help="Leave out resource types with no provider (listed).")
+    ] = False,
+    stack_name: StackName = None,
+    api_port: ApiPort = 9750,
+    health_interval_scale: Annotated[
+        float, typer.Option(help="Passed to the server `up` starts (0.1 makes health checks 10x faster).")
+    ] = 1.0,
+    wait_seconds: Annotated[float, typer.Option(help="How long to wait for targets to become healthy.")] = 180.0,
+    account: Account = "000000000000",
+    region: Region = "us-west-2",
+) -> None:
+    """Deploy TEMPLATE (create, or update by diff), print its outputs, and stay up until Ctrl-C tears it down."""
+    path = (template or DEFAULT_TEMPLATE).resolve()
+    if not path.is_file():
+        raise typer.BadParameter(f"no template at {path}", param_hint="TEMPLATE")
+    name = stack_name or _stack_name(path)
+    started = _ensure_server(state_dir, api_port, health_interval_scale)
+    ctx, stacks = _context(state_dir, api_port, account, region, name, path.parent)
+    request = DeployRequest(path.read_text(), name, _parameters(parameter or []), skip_unsupported, str(path))
+    began = time.monotonic()
+    try:
+        doc = deploy(request, stacks, ctx, PROVIDERS, _print_event)
+    except DeployError as exc:
+        typer.echo(f"latticework up: {exc}", err=True)
+        raise typer.Exit(1) from None
+    _wait_ready(doc, ctx, wait_seconds)
+    typer.echo(f"stack {name} ready in {time.monotonic() - began:.1f} s")
+    _print_outputs(doc, as_json=False)
+    for url in _local_urls(doc, ctx):
+        typer.echo(f"Open {url}")
+    if detach:
+        return
+    typer.echo("Press Ctrl-C to tear down.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        typer.echo("\ntearing down ...")
+        destroy(name, stacks, ctx, PROVIDERS, _print_event)
+        if started:
+            _stop_server(state_dir)
+
+
+def down(
+    state_dir: StateDir = Path(".latticework"),
+    stack_name: StackName = None,
+    api_port: ApiPort = 9750,
+    keep_server: Annotated[bool, typer.Option(help="Leave a server `up` started running.")] = False,
+    account: Account = "000000000000",
+    region: Region = "us-west-2",
+) -> None:
+    """Delete the stack (default: every stack in the state dir, newest first) and stop the server `up` started."""
+    if _health(api_port):
+        ctx, stacks = _context(state_dir, api_port, account, region, stack_name or "", Path.cwd())
+        names = [stack_name] if stack_name else [doc["StackName"] for doc in reversed(stacks.all())]
+        for name in names:
+            try:
+                found = destroy(name, stacks, _with_stack(ctx, name), PROVIDERS, _print_event)
+            except DeployError as exc:
+                typer.echo(f"latticework down: {exc}", err=True)
+                raise typer.Exit(1) from None
+            typer.echo(f"stack {name} deleted" if found else f"no stack named {name}")
+    if not keep_server:
+        _stop_server(state_dir)
+
+
+def outputs(
+    state_dir: StateDir = Path(".latticework"),
+    stack_name: StackName = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {stack: {output: value}} as JSON.")] = False,
+    account: Account = "000000000000",
+    region: Region = "us-west-2",
+) -> None:
+    """Print the outputs of the stacks in the state dir (read from the store; no server needed)."""
+    stacks = _stacks(state_dir, account, region).all()
+    chosen = [doc for doc in stacks if stack_name in (None, doc["StackName"])]
+    if as_json:
+        values = {doc["StackName"]: {k: o["Value"] for k, o in doc.get("Outputs", {}).items()} for doc in chosen}
+        typer.echo(json.dumps(values, indent=2))
+        return
+    for doc in chosen:
+        _print_outputs(doc, as_json=False)
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+
+
+def _stack_name(path: Path) -> str:
+    base = path.parent.name if path.stem == "template" else path.stem
+    cleaned = "".join(c if c.isalnum() else "-" for c in base).strip("-")
+    return cleaned or "stack"
+
+
+def _parameters(values: list[str]) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--parameter")
+        given[key] = value
+    return given
+
+
+def _health(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_latticework/health", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _ensure_server(state_dir: Path, port: int, scale: float) -> bool:
+    """True when this call started the server (so Ctrl-C stops it again)."""
+    if _health(port):
+        return False
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = open(state_dir / "server.log", "ab")  # noqa: SIM115 - the child keeps it
+    command = [sys.executable, "-m", "latticework", "server", "--state-dir", str(state_dir), "--api-port", str(port)]
+    command += ["--health-interval-scale", str(scale)]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (state_dir / _PID_FILE).write_text(str(process.pid))
+    deadline = time.monotonic() + 60
+    while not _health(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            typer.echo(f"latticework up: the server did not start; see {state_dir / 'server.log'}", err=True)
+            raise typer.Exit(1)
+        time.sleep(0.05)
+    typer.echo(f"server started (pid {process.pid}, API http://127.0.0.1:{port}, log {state_dir / 'server.log'})")
+    return True
+
+
+def _stop_server(state_dir: Path) -> None:
+    pid_file = state_dir / _PID_FILE
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    pid_file.unlink()
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    typer.echo(f"server stopped (pid {pid})")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stacks(state_dir: Path, account: str, region: str) -> StackStore:
+    from latticework.control.store.factory import open_store
+
+    return StoreStacks(open_store(os.environ.get("LATTICEWORK_STORE"), state_dir), account, region)
+
+
+def _context(
+    state_dir: Path, port: int, account: str, region: str, name: str, template_dir: Path
+) -> tuple[Context, StackStore]:
+    client = _client_factory(f"http://127.0.0.1:{port}", region)
+    ctx = Context(client, state_dir.resolve(), template_dir, account, region, name, sys.executable)
+    return ctx, _stacks(state_dir, account, region)
+
+
+def _with_stack(ctx: Context, name: str) -> Context:
+    return Context(ctx.client, ctx.state_dir, ctx.template_dir, ctx.account, ctx.region, name, ctx.python)
+
+
+def _client_factory(url: str, region: str) -> Callable[[str], Any]:
+    import botocore.session
+    from botocore.config import Config
+
+    session = botocore.session.get_session()
+    config = Config(retries={"max_attempts": 2}, read_timeout=120)
+
+    @cache
+    def client(service: str) -> Any:
+        return session.create_client(
+            service, region_name=region, endpoint_url=url, aws_access_key_id="latticework",
+            aws_secret_access_key="latticework", config=config,
+        )  # fmt: skip
+
+    return client
+
+
+def _wait_ready(doc: dict[str, Any], ctx: Context, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    said = ""
+    while waiting := not_ready(doc, ctx, PROVIDERS):
+        summary = "; ".join(f"{lid}: {why}" for lid, why in waiting.items())
+        if summary != said:
+            typer.echo(f"  waiting: {summary}")
+            said = summary
+        if time.monotonic() > deadline:
+            typer.echo(f"latticework up: not ready after {seconds:.0f} s: {summary}", err=True)
+            raise typer.Exit(1)
+        time.sleep(0.1)
+
+
+def _local_urls(doc: dict[str, Any], ctx: Context) -> list[str]:
+    """Where a browser reaches services tagged `latticework:open` (value: the path): their tasks' ports on
+    127.0.0.1 (DescribeTasks networkBindings)."""
+    urls: list[str] = []
+    for record in doc.get("Resources", {}).values():
+        tags = {t.get("Key"): t.get("Value") for t in record["Properties"].get("Tags", [])}
+        if record["Type"] != "AWS::ECS::Service" or "latticework:open" not in tags:
+            continue
+        urls += _task_urls(ctx.client("ecs"), str(record["Properties"].get("Cluster", "default")),
+                           record["Attributes"]["Name"], str(tags["latticework:open"]))  # fmt: skip
+    return urls
+
+
+def _task_urls(ecs: Any, cluster: str, service: str, path: str) -> list[str]:
+    arns = ecs.list_tasks(cluster=cluster, serviceName=service).get("taskArns", [])
+    tasks = ecs.describe_tasks(cluster=cluster, tasks=arns).get("tasks", []) if arns else []
+    ports = [b["hostPort"] for t in tasks for c in t.get("containers", []) for b in c.get("networkBindings", [])]
+    return [f"http://127.0.0.1:{port}{path}" for port in ports]
+
+
+def _print_event(event: ResourceEvent) -> None:
+    reason = f"  {event.reason}" if event.reason else ""
+    typer.echo(f"  {event.status:<20} {event.logical_id:<32} {event.type}{reason}")
+
+
+def _print_outputs(doc: dict[str, Any], as_json: bool) -> None:
+    typer.echo(f"Outputs of {doc['StackName']}:")
+    for key, output in doc.get("Outputs", {}).items():
+        typer.echo(f"  {key} = {output['Value']}")
