@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from botocore import xform_name
 
 from latticework.config import Settings
+from latticework.control.api.callers import Callers
 from latticework.control.api.model import service_model
 from latticework.control.api.restjson import Response
 from latticework.control.api.sigv4scope import credential_scope
@@ -51,6 +52,7 @@ class ElbApi:
     def __init__(self, store: Store, settings: Settings, certificate_exists: Callable[[str], bool]) -> None:
         self.store = store
         self.settings = settings
+        self.callers = Callers(store, settings)
         self.certificate_exists = certificate_exists
         self.model = service_model("elbv2")
         self.namespace = self.model.metadata["xmlNamespace"]
@@ -70,8 +72,7 @@ class ElbApi:
         self, method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: bytes
     ) -> Response:
         request_id = str(uuid.uuid4())
-        scope = credential_scope(headers, query)
-        caller = Caller(self.settings.account, scope.region if scope else self.settings.region)
+        caller = self.callers.caller(headers, query)
         form = query + parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         try:
             response = self.respond(form, caller, request_id)
