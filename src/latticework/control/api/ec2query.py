@@ -23,18 +23,15 @@ from botocore import xform_name
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from latticework.control.api.model import service_model
+from latticework.control.api.querywire import AUTH_KEYS, write_document, write_members
 from latticework.control.api.restjson import Response
 from latticework.control.api.validate import validate
 from latticework.control.backend import Backend, Caller, vpcs
 from latticework.control.errors import ApiError, Ec2Error
-from latticework.control.timestamps import iso8601
 
 __all__ = ["error_response", "handle", "parse_form", "serialize_output"]
 
-_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _CONTENT_TYPE = ("content-type", "text/xml;charset=UTF-8")
-# Form keys that carry authentication rather than input (SigV2 fields, presigned SigV4 query parameters).
-_AUTH_KEYS = frozenset({"AWSAccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "Timestamp", "Expires"})
 # Lattice-style errors that can surface here, in EC2's vocabulary.
 _EC2_CODES = {"ValidationException": ("InvalidParameterValue", 400), "InternalServerException": ("InternalError", 500)}
 
@@ -58,7 +55,7 @@ def error_response(error: ApiError, request_id: str) -> Response:
     ET.SubElement(detail, "Code").text = code
     ET.SubElement(detail, "Message").text = error.message
     ET.SubElement(root, "RequestID").text = request_id
-    return Response(status, [_CONTENT_TYPE], _document(root))
+    return Response(status, [_CONTENT_TYPE], write_document(root))
 
 
 # -- request -------------------------------------------------------------------------------------------------
@@ -66,7 +63,7 @@ def error_response(error: ApiError, request_id: str) -> Response:
 
 def _fields(form: list[tuple[str, str]]) -> dict[str, str]:
     """The form as a dict (a repeated key keeps its last value), without authentication fields."""
-    return {k: v for k, v in form if k not in _AUTH_KEYS and not k.startswith("X-Amz-")}
+    return {k: v for k, v in form if k not in AUTH_KEYS and not k.startswith("X-Amz-")}
 
 
 def _operation(model: ServiceModel, action: str | None, version: str | None) -> OperationModel:
@@ -187,38 +184,5 @@ def serialize_output(operation: OperationModel, output: dict[str, Any] | None, r
     if shape is None:
         ET.SubElement(root, "return").text = "true"
     else:
-        _write_members(root, output or {}, shape)
-    return _document(root)
-
-
-def _write_members(element: ET.Element, value: dict[str, Any], shape: Shape) -> None:
-    for name, member in shape.members.items():
-        if value.get(name) is not None:
-            _write(element, member.serialization.get("name", name), value[name], member)
-
-
-def _write(parent: ET.Element, name: str, value: Any, shape: Shape) -> None:
-    kind = shape.type_name
-    if kind == "list" and shape.serialization.get("flattened"):
-        for item in value:
-            _write(parent, shape.member.serialization.get("name", name), item, shape.member)
-    elif kind == "list":
-        element = ET.SubElement(parent, name)
-        for item in value:
-            _write(element, shape.member.serialization.get("name", "member"), item, shape.member)
-    elif kind == "structure":
-        _write_members(ET.SubElement(parent, name), value, shape)
-    else:
-        ET.SubElement(parent, name).text = _text(value, kind)
-
-
-def _text(value: Any, kind: str) -> str:
-    if kind == "boolean":
-        return "true" if value else "false"
-    if kind == "timestamp" and isinstance(value, int | float):
-        return iso8601(value)
-    return str(value)
-
-
-def _document(root: ET.Element) -> bytes:
-    return (_XML_DECLARATION + ET.tostring(root, encoding="unicode")).encode()
+        write_members(root, output or {}, shape)
+    return write_document(root)

@@ -18,15 +18,13 @@ from typing import Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
+from latticework.control.api.querywire import AUTH_KEYS, write_document, write_members
 from latticework.control.api.validate import validate
 from latticework.control.elbv2.errors import ElbError, validation
 from latticework.control.errors import ApiError
-from latticework.control.timestamps import iso8601
 
 __all__ = ["error_response_body", "operation_for", "parse_form", "serialize_output"]
 
-_AUTH_KEYS = frozenset({"AWSAccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "Timestamp", "Expires"})
-_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
 def operation_for(model: ServiceModel, fields: dict[str, str], supported: frozenset[str]) -> OperationModel:
@@ -44,7 +42,7 @@ def operation_for(model: ServiceModel, fields: dict[str, str], supported: frozen
 
 def form_fields(form: list[tuple[str, str]]) -> dict[str, str]:
     """The form as a dict, without the authentication fields."""
-    return {k: v for k, v in form if k not in _AUTH_KEYS and not k.startswith("X-Amz-")}
+    return {k: v for k, v in form if k not in AUTH_KEYS and not k.startswith("X-Amz-")}
 
 
 @dataclass(slots=True)
@@ -143,9 +141,9 @@ def serialize_output(operation: OperationModel, output: dict[str, Any] | None, r
     root = ET.Element(f"{operation.name}Response", {"xmlns": namespace})
     result = ET.SubElement(root, f"{operation.name}Result")
     if operation.output_shape is not None:
-        _members(result, output or {}, operation.output_shape)
+        write_members(result, output or {}, operation.output_shape)
     ET.SubElement(ET.SubElement(root, "ResponseMetadata"), "RequestId").text = request_id
-    return _document(root)
+    return write_document(root)
 
 
 def error_response_body(error: ApiError, namespace: str, request_id: str) -> bytes:
@@ -155,40 +153,4 @@ def error_response_body(error: ApiError, namespace: str, request_id: str) -> byt
     ET.SubElement(detail, "Code").text = error.code
     ET.SubElement(detail, "Message").text = error.message
     ET.SubElement(root, "RequestId").text = request_id
-    return _document(root)
-
-
-def _members(element: ET.Element, value: dict[str, Any], shape: Shape) -> None:
-    for name, member in shape.members.items():
-        if value.get(name) is not None:
-            _write(element, member.serialization.get("name", name), value[name], member)
-
-
-def _write(parent: ET.Element, name: str, value: Any, shape: Shape) -> None:
-    kind = shape.type_name
-    if kind == "list":
-        element = ET.SubElement(parent, name)
-        for item in value:
-            _write(element, shape.member.serialization.get("name", "member"), item, shape.member)
-    elif kind == "map":
-        element = ET.SubElement(parent, name)
-        for key, item in value.items():
-            entry = ET.SubElement(element, "entry")
-            ET.SubElement(entry, "key").text = str(key)
-            _write(entry, "value", item, shape.value)
-    elif kind == "structure":
-        _members(ET.SubElement(parent, name), value, shape)
-    else:
-        ET.SubElement(parent, name).text = _text(value, kind)
-
-
-def _text(value: Any, kind: str) -> str:
-    if kind == "boolean":
-        return "true" if value else "false"
-    if kind == "timestamp" and isinstance(value, int | float):
-        return iso8601(value)
-    return str(value)
-
-
-def _document(root: ET.Element) -> bytes:
-    return (_XML_DECLARATION + ET.tostring(root, encoding="unicode")).encode()
+    return write_document(root)
