@@ -103,6 +103,10 @@ def test_request_counts_agree_with_access_logs(network: Network, backend: Any) -
     assert metrics[("HTTPCode_5XX_Count_total", forwarded)] == 3
     assert metrics[("HTTPCode_2XX_Count_total", forwarded)] == 5
     assert metrics[("RequestTime_bucket", tuple(sorted((*forwarded, ("le", "+Inf")))))] == 8
+    # urllib opens a connection per request: ten accepted on the VPC's ingress, counted by VPC and network.
+    connections = {k: v for k, v in metrics.items() if k[0] == "TotalConnectionCount_total"}
+    assert sum(connections.values()) == 10
+    assert all(dict(k[1]).get("vpc") == vpc for k in connections), connections
 
 
 _WORKER = """

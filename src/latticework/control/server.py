@@ -20,14 +20,13 @@ from latticework.compute.services.supervisor import ServiceSupervisor
 from latticework.config import Settings
 from latticework.console import metrics_dir
 from latticework.console.app import ConsoleFront
-from latticework.console.metrics import FunctionCollector, TaskCollector, TrafficMetrics
+from latticework.console.metrics import FunctionCollector, TaskCollector
 from latticework.control.api.app import ControlApp
 from latticework.control.api.gateway import Gateway
 from latticework.control.backend import Backend
 from latticework.control.elbv2.app import ElbApi
 from latticework.control.store.factory import open_store, redact
 from latticework.dataplane.lambda_target import SupervisorInvoker
-from latticework.dataplane.relay import Trace, TraceRecorder
 from latticework.dataplane.server import DataPlane
 from latticework.dataplane.worker import WorkerPool
 
@@ -65,12 +64,10 @@ def build_app(
     pool = WorkerPool(workers - 1, state_dir, store_url, api_port, settings.strict)
     backend = Backend(store, settings)
     services = ServiceSupervisor(state_dir, store, backend, scale=health_interval_scale)
-    traffic = TrafficMetrics()
-    dataplane.relay.record = _also(dataplane.relay.record, traffic.observe)  # until DataPlane.record calls it
     console = ConsoleFront(
         backend,
         state_dir,
-        traffic,
+        dataplane.metrics,
         metrics_dir(state_dir),
         supervisor,
         [FunctionCollector(supervisor), TaskCollector(store)],
@@ -88,16 +85,6 @@ def build_app(
         on_shutdown=[services.stop, supervisor.stop, pool.stop, dataplane.stop],
         health=dataplane.health,
     )
-
-
-def _also(record: TraceRecorder, observe: TraceRecorder) -> TraceRecorder:
-    """The relay's record hook, then the metrics: one finished request counted where it is logged."""
-
-    def both(trace: Trace) -> None:
-        record(trace)
-        observe(trace)
-
-    return both
 
 
 def serve(

@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import Callable
 from itertools import count
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from latticework.dataplane import http1
@@ -70,6 +70,7 @@ class Relay:
         self.functions = functions or LambdaTargets(NoFunctions())  # LAMBDA target groups
         self.ingress_albs: IngressAlbs | None = None  # internal ALBs reached through a VPC's ingress
         self.alb_targets: AlbTargets | None = None  # Lattice ALB target groups (forwarding.AlbTargets)
+        self.connections: ConnectionObserver | None = None  # connection metrics (console.metrics)
         self._random = random.Random()
         self._counters: dict[str, count[int]] = {}
         self._clients: set[_ClientConnection] = set()
@@ -116,8 +117,23 @@ class Relay:
         self.functions.invoker.close()
 
 
+class ConnectionObserver(Protocol):
+    """Told about client connections by VPC and service network (ActiveConnectionCount and friends)."""
+
+    def connection_opened(self, vpc_id: str, network_arn: str | None) -> None: ...
+
+    def connection_closed(self, vpc_id: str, network_arn: str | None) -> None: ...
+
+    def tls_failed(self, vpc_id: str, network_arn: str | None) -> None: ...
+
+
+_UNSEEN = object()  # a connection's service network before the observer was first told
+
+
 class _ClientConnection(ForwardingConnection):
     """The client side: requests read and queued, local answers, CONNECT tunnels, timeouts."""
+
+    network: object = _UNSEEN  # str | None once seen
 
     # -- asyncio callbacks: the client ---------------------------------------------------------------------
 
@@ -126,6 +142,7 @@ class _ClientConnection(ForwardingConnection):
         peer = transport.get_extra_info("peername") or ("-", 0)
         self.source = (str(peer[0]), int(peer[1]))
         self.relay._joined(self)
+        self._observed(lambda observer, vpc, network: observer.connection_opened(vpc, network))
 
     def data_received(self, data: bytes) -> None:
         self.last_read = time.monotonic()
@@ -143,6 +160,9 @@ class _ClientConnection(ForwardingConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.relay._clients.discard(self)
+        if self.network is not _UNSEEN:
+            self._observed(lambda observer, vpc, network: observer.connection_closed(vpc, network))
+            self.network = _UNSEEN
         flight, self.flight = self.flight, None
         if flight is not None:
             self._drop_upstream(flight, reusable=False)
@@ -340,6 +360,7 @@ class _ClientConnection(ForwardingConnection):
             self.flight = None
             self._record(flight.trace)
         if transport is None:
+            self._observed(lambda observer, vpc, network: observer.tls_failed(vpc, network))
             self.closed = True
             self.relay._clients.discard(self)
             self.transport.close()
@@ -351,6 +372,17 @@ class _ClientConnection(ForwardingConnection):
         self.scheme, self.tunnel_port = "https", port
         self.requests, self.paused, self.last_read = http1.RequestReader(), set(), time.monotonic()
         self.events.clear()
+
+    def _observed(self, tell: Callable[[ConnectionObserver, str, str | None], None]) -> None:
+        """Tell the connection observer, with the service network this connection's VPC reaches (fixed at
+        connect time, so the open and the close are counted under the same labels)."""
+        observer = self.relay.connections
+        if observer is None:
+            return
+        if self.network is _UNSEEN:
+            vpc = self.relay.snapshot().vpcs.get(self.vpc_id)
+            self.network = vpc.network_arn if vpc else None
+        tell(observer, self.vpc_id, self.network)  # type: ignore[arg-type]
 
 
 def _absolute_parts(target: str) -> tuple[str, int, str, str]:

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from latticework.console.metrics import TrafficMetrics
 from latticework.control.store import Store
 from latticework.dataplane.accesslog import LogRouter, request_line
 from latticework.dataplane.alb import names as alb_names
@@ -73,6 +74,7 @@ class DataPlane:
         self.tls = SniRouter(self.certificate_for)
         self.logs = AccessLogSink(state_dir / "logs")
         self._log_router = LogRouter({})
+        self.metrics = TrafficMetrics()  # this process's share of /metrics (multiprocess mode adds them up)
         self.checker = HealthChecker(
             self.snapshot,
             self.address_of,
@@ -89,6 +91,7 @@ class DataPlane:
             lambda: self.tls.context,
             functions,
         )
+        self.relay.connections = self.metrics
         self.ingress = IngressServers(IngressPorts(state_dir), self.relay.connection_for, reuse_port=reuse_port)
         # ALBs on the same relay (dataplane/alb): their own view of the store, their own instance of the checker.
         self.albs: AlbSnapshot = EMPTY
@@ -137,8 +140,10 @@ class DataPlane:
         return self.ca.get(found) if found else None
 
     def record(self, trace: Trace) -> None:
-        """The relay's record hook: the access log line of a finished request, for each subscription that logs
-        it. Read straight from the trace (no `Exchange`), and nothing is built when no subscription logs it."""
+        """The relay's record hook: the request counted in the metrics, and the access log line of a finished
+        request for each subscription that logs it. Read straight from the trace (no `Exchange`), and nothing
+        is built when no subscription logs it."""
+        self.metrics.observe(trace)
         router = self._log_router
         destinations = self.follower.snapshot.log_destinations
         if router.log_destinations is not destinations:
