@@ -58,7 +58,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -504,9 +504,17 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def wrk(
-    url: str, host: str, connections: int, duration: float, latency: bool = False, cpus: set[int] | None = None
+    url: str,
+    host: str,
+    connections: int,
+    duration: float,
+    latency: bool = False,
+    cpus: set[int] | None = None,
+    headers: Sequence[str] = (),
 ) -> WrkResult:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "-H", f"Host: {host}", url]
+    for header in headers:
+        command[-1:-1] = ["-H", header]
     if latency:
         command.insert(1, "--latency")
     pinned = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
