@@ -36,10 +36,14 @@ class PathMatch:
     value: str
     case_sensitive: bool
 
+    def __post_init__(self) -> None:
+        if not self.case_sensitive:  # lower-cased once here, not per request
+            object.__setattr__(self, "value", self.value.lower())
+
     def matches(self, path: str) -> bool:
         # Lattice UG "Listener rules": no wildcards; prefix is a plain string prefix of the path (no query).
-        wanted, actual = (self.value, path) if self.case_sensitive else (self.value.lower(), path.lower())
-        return actual == wanted if self.kind == "exact" else actual.startswith(wanted)
+        actual = path if self.case_sensitive else path.lower()
+        return actual == self.value if self.kind == "exact" else actual.startswith(self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,10 @@ class HeaderMatch:
     value: str
     case_sensitive: bool
 
+    def __post_init__(self) -> None:
+        if not self.case_sensitive:  # lower-cased once here, not per request
+            object.__setattr__(self, "value", self.value.lower())
+
     def matches(self, headers: Mapping[str, str]) -> bool:
         actual = headers.get(self.name)
         if actual is None:
@@ -56,7 +64,7 @@ class HeaderMatch:
         wanted = self.value
         if not self.case_sensitive:
             # Lattice UG: "The header name and the match evaluation are not case sensitive" unless turned on.
-            wanted, actual = wanted.lower(), actual.lower()
+            actual = actual.lower()
         if self.kind == "exact":
             return actual == wanted
         if self.kind == "prefix":
