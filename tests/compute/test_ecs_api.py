@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from ecs_kit import web_container
+from ecs_kit import wait_for, web_container
 
 ARN = "arn:aws:ecs:us-west-2:000000000000"
 
@@ -141,3 +141,41 @@ def test_aws_cli_lists_clusters(server: Any, unique: Callable[[str], str]) -> No
         capture_output=True, env=env, check=True, timeout=60,
     ).stdout  # fmt: skip
     assert json.loads(out)["clusters"][0]["clusterName"] == name
+
+
+def test_deleted_cluster_name_can_be_created_again(ecs: Any, unique: Callable[[str], str]) -> None:
+    """CreateCluster reactivates an INACTIVE cluster of that name (was a 500 from a second row for the name)."""
+    name = unique("cl")
+    first = ecs.create_cluster(clusterName=name, tags=[{"key": "v", "value": "1"}])["cluster"]
+    ecs.delete_cluster(cluster=name)
+    again = ecs.create_cluster(clusterName=name, tags=[{"key": "v", "value": "2"}])["cluster"]
+    assert (again["clusterArn"], again["status"]) == (first["clusterArn"], "ACTIVE")
+    assert first["clusterArn"] in ecs.list_clusters()["clusterArns"]
+    described = ecs.describe_clusters(clusters=[name], include=["TAGS"])["clusters"]
+    assert [(c["status"], c["tags"]) for c in described] == [("ACTIVE", [{"key": "v", "value": "2"}])]
+
+
+def test_deleted_service_name_can_be_created_again(ecs: Any, unique: Callable[[str], str]) -> None:
+    """CreateService over an INACTIVE service of that name starts a fresh service with the same ARN."""
+    cluster, name = unique("cl"), unique("svc")
+    ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(family="errs-td", containerDefinitions=[web_container()])
+    first = ecs.create_service(cluster=cluster, serviceName=name, taskDefinition="errs-td", desiredCount=0)
+    ecs.delete_service(cluster=cluster, service=name)
+    wait_for(lambda: ecs.describe_services(cluster=cluster, services=[name])["services"][0]["status"] == "INACTIVE")
+    again = ecs.create_service(cluster=cluster, serviceName=name, taskDefinition="errs-td", desiredCount=0)
+    assert again["service"]["serviceArn"] == first["service"]["serviceArn"]
+    (service,) = ecs.describe_services(cluster=cluster, services=[name])["services"]
+    assert service["status"] == "ACTIVE" and len(service["deployments"]) == 1
+    assert ecs.list_services(cluster=cluster)["serviceArns"] == [service["serviceArn"]]
+
+
+def test_task_definition_family_reregisters_after_every_revision_is_deregistered(
+    ecs: Any, unique: Callable[[str], str]
+) -> None:
+    """Revisions keep counting up after a family was emptied (ECS never reuses a revision number)."""
+    family = unique("td")
+    ecs.register_task_definition(family=family, containerDefinitions=[web_container()])
+    ecs.deregister_task_definition(taskDefinition=f"{family}:1")
+    again = ecs.register_task_definition(family=family, containerDefinitions=[web_container()])["taskDefinition"]
+    assert (again["revision"], again["status"]) == (2, "ACTIVE")

@@ -14,6 +14,7 @@ from latticework.cli.functions import invoke
 from latticework.cli.logs import logs
 from latticework.cli.policy import app as policy_app
 from latticework.cli.principals import app as principals_app
+from latticework.cli.services import services_app
 from latticework.cli.status import status
 from latticework.cli.up import down, outputs, up
 from latticework.cli.vpc import app as vpc_app
@@ -141,6 +142,7 @@ app.add_typer(certs_app, name="certs")
 app.add_typer(vpc_app, name="vpc")
 app.add_typer(principals_app, name="principals")
 app.add_typer(policy_app, name="policy")
+app.add_typer(services_app, name="services")
 
 
 @app.command()

@@ -8,6 +8,7 @@ throttles, warm workers) come from its `/console/api/status` when it answers. Ne
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import replace
@@ -20,9 +21,11 @@ from rich.table import Table
 
 from latticework.console.picture import Function, Picture, Service, read_picture
 from latticework.control.backend import Backend, Caller
+from latticework.control.store import Store
 
 __all__ = ["render", "status"]
 
+_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:([^\s)]+)")
 _HEALTH = {"HEALTHY": "green", "UNHEALTHY": "red", "DRAINING": "yellow", "INITIAL": "cyan", "UNAVAILABLE": "dim"}
 
 
@@ -47,11 +50,16 @@ def status(
     opened = open_store(store, state_dir)
     try:
         settings = Settings(account=account, region=region)
-        picture = read_picture(Backend(opened, settings), opened, Caller(account, region))
+        caller = Caller(account, region)
+        picture = read_picture(Backend(opened, settings), opened, caller)
+        extra = (_alb_targets(opened, caller), _ecs_events(opened, caller))
     finally:
         opened.close()
     live = _live(api_port)
-    render(_with_live(picture, live), Console(), server_up=live is not None)
+    console = Console()
+    render(_with_live(picture, live), console, server_up=live is not None)
+    for table in extra:
+        console.print(table)
 
 
 def _live(api_port: int) -> dict[str, Any] | None:
@@ -149,3 +157,61 @@ def _ecs(picture: Picture) -> Table:
         tasks = "\n".join(f"{t} {st} [{_HEALTH.get(h, 'white')}]{h}[/]" for t, st, h in s.tasks)
         table.add_row(f"{s.cluster}/{s.name}", f"[{colour}]{s.running}/{s.desired}[/]", str(s.restarts), tasks or "-")
     return table
+
+
+def _alb_targets(store: Store, caller: Caller) -> Table:
+    """ELBv2 target groups and their targets' health, as DescribeTargetHealth reports it."""
+    import time
+
+    from latticework.control.elbv2._context import ElbCtx
+    from latticework.control.elbv2.targets import describe_target_health
+    from latticework.dataplane.alb import names
+
+    table = Table("ALB target group", "Type", "Port", "Targets", title="ALB target groups")
+    with store.transaction() as tx:
+        for group in tx.find(names.TARGET_GROUP_KIND, caller.account, caller.region):
+            found = describe_target_health(ElbCtx(tx, caller, time.time()), {"TargetGroupArn": group.arn})
+            targets = "\n".join(_alb_target(d) for d in found["TargetHealthDescriptions"])
+            table.add_row(group.doc["TargetGroupName"], group.doc["TargetType"], str(group.doc.get("Port", "-")),
+                          targets or "[dim]none[/]")  # fmt: skip
+    return table
+
+
+def _alb_target(description: dict[str, Any]) -> str:
+    target, health = description["Target"], description["TargetHealth"]
+    state = str(health["State"])
+    reason = f" ({health['Reason']})" if health.get("Reason") else ""
+    return f"{target['Id']}:{target['Port']} [{_HEALTH.get(state.upper(), 'white')}]{state}[/]{reason}"
+
+
+def _ecs_events(store: Store, caller: Caller) -> Table:
+    """Each ECS service's failed tasks, the wait before its next launch (restart backoff) and latest events."""
+    import time
+
+    from latticework.compute.services import model
+
+    table = Table("ECS service", "Failed tasks", "Next launch", "Latest events", title="ECS service events")
+    now = time.time()
+    _, records = store.read_all([model.SERVICE_KIND])
+    for service in records:
+        doc = service.doc
+        if service.account != caller.account or service.region != caller.region or doc["status"] == "INACTIVE":
+            continue
+        failed = (doc.get("deployments") or [{}])[0].get("failedTasks", 0)
+        wait = float(doc.get("_nextLaunchAt") or 0) - now
+        events = "\n".join(_short_arns(m) for m in _latest_events(doc.get("events") or []))
+        table.add_row(f"{service.parent}/{doc['serviceName']}", f"[red]{failed}[/]" if failed else "0",
+                      f"backoff {wait:.1f} s" if wait > 0 else "now", events or "-")  # fmt: skip
+    return table
+
+
+def _latest_events(events: list[dict[str, Any]]) -> list[str]:
+    """The three newest events, and the newest health-check failure when it is older (why tasks restart)."""
+    shown = [str(e["message"]) for e in events[:3]]
+    failure = next((str(e["message"]) for e in events if " failed " in e["message"]), None)
+    return [*shown, failure] if failure and failure not in shown else shown
+
+
+def _short_arns(text: str) -> str:
+    """ARNs in an event cut to their resource part (`targetgroup/NAME/ID`), so a line fits a terminal."""
+    return _ARN.sub(lambda m: m.group(1), text)

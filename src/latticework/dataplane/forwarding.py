@@ -138,6 +138,9 @@ class Flight:
     call: FunctionCall | None = None  # a LAMBDA target: the request, its body still to come
     body: list[bytes] | None = None  # a LAMBDA target: the body read so far
     extra_response_headers: tuple[tuple[str, str], ...] = ()  # added to the target's answer (ALB stickiness)
+    # Another target for a request whose target refused the connection (nothing was sent): True when it took the
+    # flight over. Set by the ALB router (dataplane/alb/listeners.py); used once.
+    reroute: Callable[[], bool] | None = None
 
 
 # Lattice ALB target groups: the ALB's decision core runs on this same flight (dataplane/alb/listeners).
@@ -309,6 +312,9 @@ class ForwardingConnection(asyncio.Protocol):
         try:
             upstream = await self.relay.pool.open(endpoint)
         except (OSError, TimeoutError):
+            reroute, flight.reroute = flight.reroute, None
+            if self.flight is flight and reroute is not None and not self.closed and reroute():
+                return
             if self.flight is flight:
                 flight.trace.failure_reason = "TargetConnectionError"
                 flight.answer = (500, "Could not connect to the target")

@@ -37,8 +37,11 @@ def create_cluster(ctx: EcsCtx, params: dict[str, Any]) -> dict[str, Any]:
     }
     if params.get("configuration"):
         doc["configuration"] = params["configuration"]
-    record = ctx.tx.put(Record(model.CLUSTER_KIND, account, region, name, arn, doc, name))
-    return {"cluster": describe(ctx, record)}
+    record = Record(model.CLUSTER_KIND, account, region, name, arn, doc, name)
+    # An INACTIVE cluster of this name is still stored (ECS keeps deleted clusters describable for a while);
+    # recreating the name reactivates that row in place rather than inserting a second one.
+    record.seq = existing.seq if existing is not None else 0
+    return {"cluster": describe(ctx, ctx.tx.put(record))}
 
 
 def delete_cluster(ctx: EcsCtx, params: dict[str, Any]) -> dict[str, Any]:

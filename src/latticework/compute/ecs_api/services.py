@@ -86,6 +86,8 @@ def create_service(ctx: EcsCtx, params: dict[str, Any]) -> dict[str, Any]:
     _new_deployment(ctx, doc, lattice)
     record = Record(model.SERVICE_KIND, ctx.caller.account, ctx.caller.region, f"{cluster.id}/{name}", arn, doc,
                     name, parent=cluster.id)  # fmt: skip
+    # An INACTIVE service of this name keeps its row (still describable, as on ECS): replace it in place.
+    record.seq = existing.seq if existing is not None else 0
     ctx.tx.put(record)
     return {"service": describe(doc)}
 

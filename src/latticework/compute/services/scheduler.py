@@ -63,12 +63,20 @@ def _judge(
         tx.put(task, config=False)
     if phase is model.Phase.UNHEALTHY:
         groups = " ".join(f"(target-group {t['targetGroupArn']})" for t in doc["_registered"])
-        request_stop(tx, task, f"Task failed VPC Lattice health checks in {groups}", "ServiceSchedulerInitiated", now)
+        checks = _checker(doc["_registered"])
+        request_stop(tx, task, f"Task failed {checks} health checks in {groups}", "ServiceSchedulerInitiated", now)
         note_failure(service, now, scale)
-        add_event(service, f"(service {service['serviceName']}) (task {task.name}) failed VPC Lattice health "
+        add_event(service, f"(service {service['serviceName']}) (task {task.name}) failed {checks} health "
                   f"checks in {groups}.", now)  # fmt: skip
         return None
     return LiveTask(task.id, doc.get("startedBy") or "", phase, started)
+
+
+def _checker(registered: list[dict[str, Any]]) -> str:
+    """Whose checks a task failed, in ECS's words: "ELB" for ELBv2 target groups (`loadBalancers`), "VPC Lattice"
+    for Lattice ones (ECS DG "Troubleshooting service load balancers": "Task failed ELB health checks in ...")."""
+    elb = any(":elasticloadbalancing:" in t["targetGroupArn"] for t in registered)
+    return "ELB" if elb else "VPC Lattice"
 
 
 def note_failure(service: dict[str, Any], now: float, scale: float) -> None:

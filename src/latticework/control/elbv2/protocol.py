@@ -26,7 +26,6 @@ from latticework.control.errors import ApiError
 __all__ = ["error_response_body", "operation_for", "parse_form", "serialize_output"]
 
 
-
 def operation_for(model: ServiceModel, fields: dict[str, str], supported: frozenset[str]) -> OperationModel:
     action = fields.pop("Action", None)
     fields.pop("Version", None)

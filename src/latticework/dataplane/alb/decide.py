@@ -27,6 +27,7 @@ __all__ = [
     "AlbForward",
     "AlbRedirect",
     "AlbRefusal",
+    "another_target",
     "decide_alb",
     "forwarded_headers",
     "select_rule",
@@ -129,6 +130,21 @@ def _forward(
     target = next(t for t in serving if t.key == key)
     cookie = _sticky_cookie(group.arn, forward.stickiness_seconds, now) if forward.stickiness_seconds else None
     return AlbForward(alb, listener, group, target, cookie)
+
+
+def another_target(forward: AlbForward, healthy: HealthyTargets, counter: int) -> AlbForward | None:
+    """The same forward to a different target of its group, for a request whose target refused the connection.
+
+    Ours, not ELBv2's: a task that died (kill -9) refuses connections here at once, where on AWS its address stops
+    answering; until the next health check would catch it, requests that never reached it try another target
+    (nothing was sent, so no request runs twice). None when the group has no other target."""
+    group, failed = forward.target_group, forward.target.key
+    serving = [t for t in group.targets if t.status != "DRAINING" and t.key != failed]
+    key = choose_target([t.key for t in serving], healthy(group), counter)
+    if key is None:
+        return None
+    target = next(t for t in serving if t.key == key)
+    return AlbForward(forward.alb, forward.listener, group, target, forward.set_cookie)
 
 
 def _weighted(forward: Forward, draw: float) -> str | None:

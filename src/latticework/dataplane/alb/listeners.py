@@ -30,6 +30,7 @@ from latticework.dataplane.alb.decide import (
     AlbFixed,
     AlbForward,
     AlbRedirect,
+    another_target,
     decide_alb,
     forwarded_headers,
 )
@@ -112,8 +113,15 @@ class AlbRouter:
         return decision
 
     def _forward(
-        self, conn: ForwardingConnection, flight: Flight, decision: AlbForward, headers: list[tuple[str, str]]
+        self,
+        conn: ForwardingConnection,
+        flight: Flight,
+        decision: AlbForward,
+        headers: list[tuple[str, str]],
+        retry: bool = True,
     ) -> None:
+        if retry:
+            flight.reroute = lambda: self._reroute(conn, flight, decision, headers)
         address = self.relay.address_of(decision.target_group, decision.target)
         if address is None:
             self._answer(conn, flight, 502, [], b"Target has no address", "TargetConnectionError")
@@ -130,6 +138,20 @@ class AlbRouter:
         else:
             flight.waiting = True
             flight.task = asyncio.get_running_loop().create_task(conn._open_upstream(flight, endpoint))
+
+    def _reroute(
+        self, conn: ForwardingConnection, flight: Flight, refused: AlbForward, headers: list[tuple[str, str]]
+    ) -> bool:
+        """Send a request whose target refused the connection to another target of the group, once
+        (`decide.another_target`); False when there is none (the client gets the connection error)."""
+        other = another_target(refused, self.healthy, self.relay._next(refused.target_group.arn))
+        if other is None:
+            return False
+        flight.waiting = False
+        self._forward(conn, flight, other, headers, retry=False)
+        if not flight.waiting:  # a pooled connection, or an answer of our own: carry on with the request now
+            conn._unblock(flight)
+        return True
 
     def _answer(
         self,
