@@ -4,7 +4,9 @@ with traffic through Lattice; rollback on a failing resource; the retail store's
 from __future__ import annotations
 
 import json
-import re
+import os
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,22 +15,16 @@ from typing import Any
 
 import httpx
 import pytest
+from retail_journey import assert_purchase_went_through_lattice, cli, deploy_store, shop_over_http, vpc_env
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 
 
-def cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "latticework", *args, "--state-dir", str(server.state_dir)]
-    if args[0] in ("up", "down"):
-        command += ["--api-port", str(server.port)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-
-
-def proxy(server: Any, vpc: str) -> dict[str, str]:
-    out = subprocess.run([sys.executable, "-m", "latticework", "vpc", "env", vpc, "--state-dir",
-                          str(server.state_dir)], capture_output=True, text=True, check=True).stdout  # fmt: skip
-    return dict(re.findall(r"export (\w+)=(\S+)", out))
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_small_stack_create_update_delete(make_server: Callable[..., Any]) -> None:
@@ -38,7 +34,7 @@ def test_small_stack_create_update_delete(make_server: Callable[..., Any]) -> No
     created = cli(server, "up", template, "--detach")
     assert created.returncode == 0, created.stderr
     outputs = json.loads(cli(server, "outputs", "--json").stdout)["small"]
-    env = proxy(server, "demo-vpc")
+    env = vpc_env(server, "demo-vpc")
     with httpx.Client(proxy=env["HTTP_PROXY"], trust_env=False) as client:
         assert client.get(outputs["Url"]).text == "hello"
         updated = cli(server, "up", template, "--detach", "--parameter", "Greeting=bonjour")
@@ -71,27 +67,35 @@ def test_failing_resource_rolls_back(make_server: Callable[..., Any], tmp_path: 
 
 @pytest.mark.slow
 def test_retail_store_journey_through_lattice(make_server: Callable[..., Any]) -> None:
-    """storefront -> (Lattice, HTTPS) checkout -> (Lattice, HTTPS) orders: the order is listed by GET /orders."""
+    """storefront -> (Lattice, HTTPS) checkout -> (Lattice, HTTPS) orders: the order is listed by GET /orders, the
+    checkout record is gone, both hops are in the access logs, and the data stayed in the state dir."""
     server = make_server("--health-interval-scale", "0.1")
-    result = cli(server, "up", "--detach")
-    assert result.returncode == 0, result.stdout + result.stderr
-    url = re.search(r"Open (http://127\.0\.0\.1:\d+)/", result.stdout)
-    assert url, result.stdout
-    address = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "address1": "1 Loop Rd"}
-    address |= {"address2": "", "city": "Cupertino", "state": "CA", "zip": "95014"}
-    with httpx.Client(base_url=url.group(1), follow_redirects=True, trust_env=False, timeout=20) as ui:
-        ui.post("/cart", data={"productId": "7"})
-        ui.post("/cart", data={"productId": "7"})
-        assert 'id="summary-total">$246' in ui.get("/checkout").text
-        assert 'id="summary-total">$258' in ui.post("/checkout", data=address).text
-        ui.post("/checkout/delivery", data={"token": "priority-mail-express"})
-        confirmation = ui.post("/checkout/confirm")
-        assert confirmation.status_code == 200, confirmation.text
-        order_id = re.search(r'<b id="orderId">([^<]+)</b>', confirmation.text)
-    assert order_id
-    env = proxy(server, "checkout-vpc")
-    ca = str(server.state_dir / "pki" / "ca.pem")
-    with httpx.Client(proxy=env["HTTPS_PROXY"], verify=ca, trust_env=False) as client:
-        orders = client.get("https://orders.example.com/orders").json()
-    assert order_id.group(1) in [o["id"] for o in orders]  # orders keeps SQLite in $TMPDIR/retail-orders
+    purchase = shop_over_http(server, deploy_store(server))
+    assert_purchase_went_through_lattice(server, purchase)
+    data = server.state_dir / "retail-store"  # DATA_DIR: ${Latticework::StateDir}/retail-store
+    assert (data / "checkout.db").is_file() and (data / "orders.db").is_file()
     assert cli(server, "down", "--keep-server").returncode == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_foreground_up_tears_down_on_ctrl_c_or_sigterm(tmp_path: Path, signum: int) -> None:
+    """`up` without --detach starts its own server, stays up, and on SIGINT/SIGTERM deletes the stack and stops
+    that server (a server left behind would keep the port and the tasks)."""
+    port, state = free_port(), tmp_path / "state"
+    command = [sys.executable, "-m", "latticework", "up", str(HERE / "templates" / "small.yaml"), "--state-dir",
+               str(state), "--api-port", str(port)]  # fmt: skip
+    up = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    assert up.stdout is not None
+    lines = []
+    for line in up.stdout:
+        lines.append(line)
+        if line.startswith("Press Ctrl-C"):
+            break
+    assert lines and lines[-1].startswith("Press Ctrl-C"), "".join(lines)
+    up.send_signal(signum)
+    rest = up.communicate(timeout=120)[0]
+    assert "DELETE_COMPLETE" in rest, (up.returncode, rest)
+    assert "server stopped" in rest
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/_latticework/health", timeout=2)

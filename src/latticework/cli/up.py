@@ -5,6 +5,7 @@ down. Argument parsing, the server process and printing only; the engine is latt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -74,8 +75,9 @@ def up(
         typer.echo(f"Open {url}")
     if detach:
         return
-    typer.echo("Press Ctrl-C to tear down.")
+    _stop_on_termination()  # before the prompt: a signal sent on seeing it must find the handler in place
     try:
+        typer.echo("Press Ctrl-C to tear down.")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -145,6 +147,19 @@ def _parameters(values: list[str]) -> dict[str, str]:
     return given
 
 
+def _stop_on_termination() -> None:
+    """SIGTERM (kill, a service manager) and SIGHUP (the terminal went away) tear down as Ctrl-C does, so the
+    background server `up` started is never left behind. SIGINT is made live again too: a shell starts a
+    background job with it ignored, and Python keeps an ignored SIGINT ignored."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
+
+
 def _health(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_latticework/health", timeout=1) as response:
@@ -190,6 +205,10 @@ def _stop_server(state_dir: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
+    # A server this process started is its child: reap it, or it stays a zombie that kill(pid, 0) still finds.
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -67,6 +67,9 @@ def plan_scope(
     parameters = {
         **resolve_parameters(template.parameters, given),
         **pseudo_parameters(ctx.account, ctx.region, ctx.stack_name, stack_id),
+        # Latticework's own pseudo parameter: where a template's apps may keep data, so deploys into different
+        # state dirs never share files (the retail store's DATA_DIR).
+        "Latticework::StateDir": str(ctx.state_dir),
     }
     scope = Scope(parameters, template.mappings, exports=exports, resource_ids=frozenset(template.resources))
     return scope.with_conditions(evaluate_conditions(template.conditions, scope))
