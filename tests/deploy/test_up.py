@@ -77,6 +77,20 @@ def test_retail_store_journey_through_lattice(make_server: Callable[..., Any]) -
     assert cli(server, "down", "--keep-server").returncode == 0
 
 
+@pytest.mark.slow
+def test_retail_store_journey_with_the_seeds_albs(make_server: Callable[..., Any]) -> None:
+    """FrontDoor=ALB, the seed's shape: checkout-svc's target group is type ALB -> internal checkout-alb -> the
+    checkout task, and the ui is behind the internet-facing ui-alb (HTTPS 443, bound on 127.0.0.1:8443)."""
+    server = make_server("--health-interval-scale", "0.1")
+    purchase = shop_over_http(server, deploy_store(server, "FrontDoor=ALB"))
+    assert_purchase_went_through_lattice(server, purchase)
+    # The internet-facing ALB serves the storefront (the local CA signed its certificate; not verified here).
+    with httpx.Client(verify=False, trust_env=False, timeout=20) as browser:
+        home = browser.get("https://127.0.0.1:8443/home", headers={"host": "ui.example.com"})
+    assert home.status_code == 200 and "Retail Store Sample" in home.text
+    assert cli(server, "down", "--keep-server").returncode == 0
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_foreground_up_tears_down_on_ctrl_c_or_sigterm(tmp_path: Path, signum: int) -> None:
     """`up` without --detach starts its own server, stays up, and on SIGINT/SIGTERM deletes the stack and stops

@@ -128,8 +128,10 @@ class LatticeProvider(Provider):
             return None
         client = ctx.client("vpc-lattice")
         targets = client.list_targets(targetGroupIdentifier=current.physical_id).get("items", [])
-        if not targets and props.get("Type") == "ALB":
-            return "no ALB registered"
+        if props.get("Type") == "ALB":
+            # Lattice runs no health checks for ALB groups (reference 2.7: the target stays UNAVAILABLE); the
+            # ALB's own ELBv2 target groups are waited on by their provider.
+            return None if targets else "no ALB registered"
         pending = [f"{t['id']}:{t.get('port', '')} {t.get('status')}" for t in targets if t.get("status") != "HEALTHY"]
         return f"targets not healthy yet: {', '.join(pending)}" if pending else None
 
