@@ -54,10 +54,17 @@ def deploy_store(server: Any, *parameters: str) -> str:
     return url.group(1)
 
 
-def shop_over_http(server: Any, url: str, before_submit: Callable[[str], None] | None = None) -> Purchase:
+def shop_over_http(
+    server: Any, url: str, before_submit: Callable[[str], None] | None = None, host: str | None = None
+) -> Purchase:
     """Home, catalog, a product, add to cart (twice), cart, checkout, address, delivery, payment, confirm; the
-    checkout record exists right before the order is placed (`before_submit(session_id)` may look further)."""
-    with httpx.Client(base_url=url, follow_redirects=True, trust_env=False, timeout=20) as ui:
+    checkout record exists right before the order is placed (`before_submit(session_id)` may look further).
+    With `host`, every request carries that Host header (the internet-facing ALB's name; its certificate is
+    the local CA's and is not verified here)."""
+    headers = {"host": host} if host else {}
+    with httpx.Client(
+        base_url=url, follow_redirects=True, trust_env=False, timeout=20, headers=headers, verify=not host
+    ) as ui:
         assert "Shop for top products" in ui.get("/").text
         assert ui.get("/catalog", params={"page": 2, "size": 9}).text.count('class="product-link"') == 9
         assert 'id="add-to-cart"' in ui.get("/catalog/7").text
