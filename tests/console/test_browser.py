@@ -5,9 +5,6 @@ why, only when that is impossible."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -15,44 +12,18 @@ from typing import Any
 import pytest
 from topology import Network, eventually, forward, get_json
 
+from chromium import chromium
+
 pytestmark = pytest.mark.slow
 
 PAGES = ("/console", "/console/services", "/console/target-groups", "/console/auth", "/console/compute",
          "/console/requests")  # fmt: skip
 
 
-def _install_chromium() -> str | None:
-    """None when chromium and chromedriver are there (installing them with apt-get if need be), else why not."""
-    if shutil.which("chromium") and shutil.which("chromedriver"):
-        return None
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "chromium/chromedriver are missing and cannot be installed here (needs root and apt-get)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"]):
-        if subprocess.run(command, env=env, capture_output=True, timeout=900).returncode != 0:
-            return f"`{' '.join(command)}` failed: chromium cannot be installed on this machine"
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    reason = _install_chromium()
-    if reason:
-        pytest.skip(reason)
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the dev extra: run scripts/install")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--no-proxy-server",
-                     "--window-size=1400,1000"):  # fmt: skip
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # The Debian driver, never selenium-manager (it would try to download a browser).
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    with chromium("1400,1000") as driver:
+        yield driver
 
 
 @pytest.fixture
