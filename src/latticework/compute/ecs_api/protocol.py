@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from latticework.compute.ecs_api.errors import ClientException, InvalidParameterException
-from latticework.control.api.restjson import Response
+from latticework.control.api.restjson import Converter, Response, shape_converter
 from latticework.control.api.validate import validate
 from latticework.control.errors import ApiError, FieldError
 
@@ -85,44 +83,23 @@ def error_response(error: ApiError) -> Response:
 def to_wire(value: Any, shape: Shape) -> Any:
     """A backend value as the shape wants it on the wire: unknown and unset members dropped, timestamps as epoch
     seconds (awsJson1_1's default timestamp format)."""
-    return _wire(shape)(value)
+    return shape_converter(shape, _epoch_timestamps)(value)
 
 
-Converter = Callable[[Any], Any]
+def _keep(shape: Shape) -> Converter:
+    return _as_is
 
 
-def _keep(value: Any) -> Any:
+def _as_is(value: Any) -> Any:
     return value
 
 
-@cache
-def _wire(shape: Shape) -> Converter:
-    kind = shape.type_name
-    if kind == "structure":
-        members = {name: _wire(member) for name, member in shape.members.items()}
-        return lambda value: {k: members[k](v) for k, v in value.items() if v is not None and k in members}
-    if kind == "list":
-        item = _wire(shape.member)
-        return lambda value: [item(v) for v in value]
-    if kind == "map":
-        entry = _wire(shape.value)
-        return lambda value: {k: entry(v) for k, v in value.items()}
-    if kind == "timestamp":
+def _epoch_timestamps(shape: Shape) -> Converter:
+    if shape.type_name == "timestamp":
         return lambda value: round(float(value), 3)
-    return _keep
+    return _as_is
 
 
-@cache
 def _modeled(shape: Shape) -> Converter:
-    """Input as the model defines it: members outside the shape dropped at every depth."""
-    kind = shape.type_name
-    if kind == "structure":
-        members = {name: _modeled(member) for name, member in shape.members.items()}
-        return lambda value: {k: members[k](v) for k, v in value.items() if k in members and v is not None}
-    if kind == "list":
-        item = _modeled(shape.member)
-        return lambda value: [item(v) for v in value]
-    if kind == "map":
-        entry = _modeled(shape.value)
-        return lambda value: {k: entry(v) for k, v in value.items()}
-    return _keep
+    """Input as the model defines it: members outside the shape (and unset ones) dropped at every depth."""
+    return shape_converter(shape, _keep)

@@ -19,7 +19,7 @@ from latticework.control.api.validate import validate
 from latticework.control.errors import ApiError, FieldError, ValidationException
 from latticework.control.timestamps import iso8601
 
-__all__ = ["Response", "error_response", "parse_request", "serialize_output"]
+__all__ = ["Converter", "Response", "error_response", "parse_request", "serialize_output", "shape_converter"]
 
 
 @dataclass(slots=True)
@@ -175,7 +175,7 @@ def serialize_output(operation: OperationModel, output: dict[str, Any] | None) -
 def to_wire(value: Any, shape: Shape) -> Any:
     """A backend value in the JSON form the model's shape wants: members outside the shape and unset members
     dropped, timestamps as ISO 8601 strings. The conversion for each shape is compiled once."""
-    return _converter(shape)(value)
+    return shape_converter(shape, _iso_timestamps)(value)
 
 
 Converter = Callable[[Any], Any]
@@ -185,21 +185,28 @@ def _identity(value: Any) -> Any:
     return value
 
 
-@cache
-def _converter(shape: Shape) -> Converter:
-    kind = shape.type_name
-    if kind == "structure":
-        members = {name: _converter(member) for name, member in shape.members.items()}
-        return lambda value: {k: members[k](v) for k, v in value.items() if v is not None and k in members}
-    if kind == "list":
-        item = _converter(shape.member)
-        return _identity if item is _identity else lambda value: [item(v) for v in value]
-    if kind == "map":
-        entry = _converter(shape.value)
-        return _identity if entry is _identity else lambda value: {k: entry(v) for k, v in value.items()}
-    if kind == "timestamp":
+def _iso_timestamps(shape: Shape) -> Converter:
+    if shape.type_name == "timestamp":
         return lambda value: iso8601(value) if isinstance(value, int | float) else value
     return _identity
+
+
+@cache
+def shape_converter(shape: Shape, leaf: Callable[[Shape], Converter]) -> Converter:
+    """A compiled walk of `shape` (cached per shape and leaf rule): structures keep only the members the shape
+    defines and that are set, lists and maps convert their items, and scalars go through `leaf(shape)`. Shared
+    by the JSON protocols (rest-json here, JSON 1.1 for ECS), which differ only in their leaves."""
+    kind = shape.type_name
+    if kind == "structure":
+        members = {name: shape_converter(member, leaf) for name, member in shape.members.items()}
+        return lambda value: {k: members[k](v) for k, v in value.items() if v is not None and k in members}
+    if kind == "list":
+        item = shape_converter(shape.member, leaf)
+        return _identity if item is _identity else lambda value: [item(v) for v in value]
+    if kind == "map":
+        entry = shape_converter(shape.value, leaf)
+        return _identity if entry is _identity else lambda value: {k: entry(v) for k, v in value.items()}
+    return leaf(shape)
 
 
 def error_response(error: ApiError) -> Response:
