@@ -16,7 +16,10 @@ What runs (everything on 127.0.0.1, free ports, a temp dir that is removed at th
 
 What is measured (the proxy's CPU per request, from /proc, is printed with every throughput run: the machine
 is shared, and req/s moves much more between runs than CPU per request does):
-1. HTTP req/s: `wrk -t1 -c32 -d5s` through each proxy, alternating rounds, best round each.
+1. HTTP req/s: `wrk -t1 -c32 -d5s` through each proxy, alternating rounds, best round each; in two layouts:
+   pinned as in ../shared/reference/peers-and-performance.md 4.3 (the proxy under test alone on CPU 0, wrk and
+   the backend on the other cores: each proxy gets one core, as "one worker each" means), then (1u) every
+   process on every core, where a proxy's throughput also depends on how much CPU it leaves wrk and the backend.
 2. HTTPS req/s: wrk cannot send CONNECT, so both sides are driven by the same C client, curl --parallel
    (HTTP/1.1, keep-alive connections reused): through the ingress as an HTTPS proxy (CONNECT, then TLS with
    the service's managed certificate) against nginx terminating TLS directly. A note adds wrk straight to
@@ -656,20 +659,36 @@ class Setup:
 
 
 def measure_http(s: Setup) -> float:
-    """1. req/s through each proxy, alternating rounds; returns our best."""
+    """1. req/s through each proxy, alternating rounds; returns our best (of the pinned layout when there is
+    one). Two layouts: pinned as in reference section 4.3 (the proxy under test alone on CPU 0, wrk and the
+    backend on the others), and everything on every core (then the proxies compete with wrk and the backend)."""
+    everything = set(range(os.cpu_count() or 1))
+    layouts: list[tuple[str, set[int] | None]] = [("all cores shared", None)]
+    if len(everything) >= 2 and not s.args.no_pin:
+        layouts.insert(0, ("proxy alone on CPU 0", everything - {0}))
+    ours = 0.0
+    for number, (layout, others) in enumerate(layouts):
+        rps = _measure_http_layout(s, layout, others, "1" if number == 0 else "1u")
+        ours = ours or rps
+    return ours
+
+
+def _measure_http_layout(s: Setup, layout: str, others: set[int] | None, label: str) -> float:
     a = s.args
     best: dict[str, tuple[WrkResult, Cpu]] = {}
-    for _ in range(a.rounds):
-        for name, url, pid in (("nginx", s.nginx_url, s.nginx_pid), ("latticework", s.lw_url, s.server.pid)):
-            with metered(pid) as cpu:
-                result = wrk(url, s.topology.host, a.connections, a.duration)
-            s.report.check(f"HTTP wrk through {name}", result.errors, result)
-            print(f"  {name}: {result.rps:.0f} req/s; {cpu[0].per_request(result.requests)}", flush=True)
-            if name not in best or result.rps > best[name][0].rps:
-                best[name] = (result, cpu[0])
+    print(f"  layout: {layout}", flush=True)
+    with _pinned(s, others):
+        for _ in range(a.rounds):
+            for name, url, pid in (("nginx", s.nginx_url, s.nginx_pid), ("latticework", s.lw_url, s.server.pid)):
+                with metered(pid) as cpu:
+                    result = wrk(url, s.topology.host, a.connections, a.duration, cpus=others)
+                s.report.check(f"HTTP wrk through {name}", result.errors, result)
+                print(f"  {name}: {result.rps:.0f} req/s; {cpu[0].per_request(result.requests)}", flush=True)
+                if name not in best or result.rps > best[name][0].rps:
+                    best[name] = (result, cpu[0])
     (ours, our_cpu), (peer, peer_cpu) = best["latticework"], best["nginx"]
     s.report.add(
-        f"1. HTTP req/s (wrk -t1 -c{a.connections} -d{a.duration:g}s, best of {a.rounds})",
+        f"{label}. HTTP req/s, {layout} (wrk -t1 -c{a.connections} -d{a.duration:g}s, best of {a.rounds})",
         f"{ours.rps:.0f}",
         f"{peer.rps:.0f}",
         f"{ours.rps / peer.rps:.2f}",
@@ -678,11 +697,29 @@ def measure_http(s: Setup) -> float:
     )
     cpu_row(
         s,
-        "1b. HTTP proxy CPU per request (same runs)",
+        f"{label}b. HTTP proxy CPU per request (same runs)",
         our_cpu.total_us(ours.requests),
         peer_cpu.total_us(peer.requests),
     )
     return ours.rps
+
+
+@contextlib.contextmanager
+def _pinned(s: Setup, others: set[int] | None) -> Iterator[None]:
+    """Both proxies on CPU 0 and the backend on `others` for the block (nothing moves when `others` is None)."""
+    if others is None:
+        yield
+        return
+    everything = set(range(os.cpu_count() or 1))
+    proxies = (s.nginx_pid, s.server.pid)
+    for pid in proxies:
+        pin(pid, {0})
+    pin(s.backend_pid, others)
+    try:
+        yield
+    finally:
+        for pid in (*proxies, s.backend_pid):
+            pin(pid, everything)
 
 
 def cpu_row(s: Setup, name: str, ours_us: float, peer_us: float) -> None:
@@ -1165,6 +1202,9 @@ def main() -> None:
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy executable (default: on PATH)")
     parser.add_argument("--profile-top", type=int, default=20, help="functions listed per profile table")
     parser.add_argument("--profile-out", type=Path, help="a directory to keep py-spy's collapsed stacks in")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="measure HTTP req/s only with every process on every core"
+    )
     parser.add_argument("--skip", action="append", default=[], choices=["https", "latency", "live", "workers", "scale"])
     args = parser.parse_args()
     for tool in (NGINX, "wrk", "curl"):
