@@ -930,7 +930,13 @@ def _mutated(data: bytes, edits: list[tuple[int, int]]) -> bytes:
 
 
 def _forget_known_lines() -> None:
-    for known in (http1._KNOWN_FIELDS, http1._KNOWN_REQUEST_LINES, http1._KNOWN_STATUS_LINES):
+    for known in (
+        http1._KNOWN_FIELDS,
+        http1._KNOWN_REQUEST_LINES,
+        http1._KNOWN_STATUS_LINES,
+        http1._KNOWN_REQUEST_HEADS,
+        http1._KNOWN_RESPONSE_HEADS,
+    ):
         known.clear()
 
 
@@ -970,6 +976,24 @@ def test_only_short_valid_lines_are_kept() -> None:
     RequestReader().feed(get("Host: a", "Bad Name: x"))
     assert set(http1._KNOWN_FIELDS) == {"Host: a"}
     assert set(http1._KNOWN_REQUEST_LINES) == {"GET / HTTP/1.1"}
+
+
+def test_a_head_seen_before_is_one_look_up_and_only_valid_short_heads_are_kept() -> None:
+    """Whole heads are remembered like lines: the second read of a head gives the very same event; a malformed
+    head, or one longer than the bound, is never kept; responses are kept per request method (HEAD frames
+    differently)."""
+    _forget_known_lines()
+    first = RequestReader().feed(get("Host: a"))[0]
+    assert RequestReader().feed(get("Host: a"))[0] is first
+    RequestReader().feed(get("Host: a", "Bad Name: x"))
+    RequestReader().feed(get("Host: a", "X: " + "v" * 3000))
+    assert list(http1._KNOWN_REQUEST_HEADS) == ["GET / HTTP/1.1\r\nHost: a\r\n"]
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    get_events, head_events = ResponseReader("GET").feed(answer), ResponseReader("HEAD").feed(answer)
+    assert [type(e).__name__ for e in get_events] == ["ResponseStarted", "BodyData", "MessageEnded"]
+    assert [type(e).__name__ for e in head_events] == ["ResponseStarted", "MessageEnded"]
+    assert ResponseReader("GET").feed(answer)[0] is get_events[0]
+    assert set(http1._KNOWN_RESPONSE_HEADS) == {"GET", "HEAD"}
 
 
 _LINE_POOL = st.sampled_from(

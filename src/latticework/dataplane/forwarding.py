@@ -24,7 +24,8 @@ from latticework.dataplane import http1
 from latticework.dataplane._fastpath import reason_phrase
 from latticework.dataplane.access import OPEN, Access, identity_tags
 from latticework.dataplane.accesslog import Exchange
-from latticework.dataplane.decide import Forwarding, RequestHead, upstream_headers
+from latticework.dataplane.decide import Forwarding, RequestHead
+from latticework.dataplane.heads import HOP_BY_HOP, client_response_head, target_request_head
 from latticework.dataplane.lambda_events import MAX_PAYLOAD, HttpResponse
 from latticework.dataplane.lambda_target import FunctionCall, response_bytes, too_large
 from latticework.dataplane.snapshot import VpcView
@@ -36,22 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["HOP_BY_HOP", "AlbTargets", "Flight", "ForwardingConnection", "Trace"]
 
 log = logging.getLogger(__name__)
-
-# RFC 9110 7.6.1: hop-by-hop fields are not forwarded.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "upgrade",
-        "transfer-encoding",
-        "content-length",
-    }
-)
-
 
 @dataclass(slots=True)
 class Trace:
@@ -295,18 +280,11 @@ class ForwardingConnection(asyncio.Protocol):
             flight.task = asyncio.get_running_loop().create_task(self._open_upstream(flight, endpoint))
 
     def _request_head(self, flight: Flight, forwarding: Forwarding, vpc: VpcView, head: RequestHead) -> bytes:
-        started, trace = flight.started, flight.trace
-        headers = [
-            (name, value)
-            for name, value in upstream_headers(head, forwarding, vpc, self.source[0], trace.request_id)
-            if name not in HOP_BY_HOP
-        ]
-        if started.framing is http1.Framing.CHUNKED:
-            headers.append(("transfer-encoding", "chunked"))
-            flight.chunked = True
-        elif started.content_length is not None:
-            headers.append(("content-length", str(started.content_length)))
-        return http1.encode_request_head(started.method, trace.target, headers)
+        trace = flight.trace
+        data, flight.chunked = target_request_head(
+            flight.started, trace.target, head, forwarding, vpc, self.source[0], trace.request_id
+        )
+        return data
 
     async def _open_upstream(self, flight: Flight, endpoint: Endpoint) -> None:
         try:
@@ -395,18 +373,10 @@ class ForwardingConnection(asyncio.Protocol):
     def _response_head(self, started: http1.ResponseStarted, flight: Flight) -> bytes:
         """The head the client gets; the body is re-chunked when the target's framing was not a length."""
         flight.trace.status = started.status
-        headers = [(n, v) for n, v in started.headers if n not in HOP_BY_HOP and n != "x-amzn-requestid"]
-        if started.content_length is not None:
-            headers.append(("content-length", str(started.content_length)))
-        elif started.framing is not http1.Framing.NONE:
-            headers.append(("transfer-encoding", "chunked"))
-            flight.response_chunked = True
-        headers.append(("x-amzn-requestid", flight.trace.request_id))
-        headers.extend(flight.extra_response_headers)
-        if not self.keep_alive:
-            headers.append(("connection", "close"))
-        reason = started.reason or reason_phrase(started.status)
-        return http1.encode_response_head(started.status, reason, headers)
+        data, flight.response_chunked = client_response_head(
+            started, flight.trace.request_id, flight.extra_response_headers, self.keep_alive
+        )
+        return data
 
     # -- LAMBDA targets ------------------------------------------------------------------------------------
 

@@ -151,6 +151,13 @@ _MAX_KNOWN_LINE = 256
 _KNOWN_FIELDS: dict[str, tuple[str, str]] = {}
 _KNOWN_REQUEST_LINES: dict[str, tuple[str, str, str]] = {}
 _KNOWN_STATUS_LINES: dict[str, tuple[str, int, str]] = {}
+# Whole heads, the same way: a head parses to the same event every time (events are immutable; their header
+# maps are never written to), so a head seen before is one look-up. Clients repeat heads (a poller, a health
+# check, one API call in a loop; a target's answers differ in Date once a second); signed requests never do, and
+# cost one missed look-up. Heads up to _MAX_KNOWN_HEAD characters, with the default field limit.
+_MAX_KNOWN_HEAD = 2048
+_KNOWN_REQUEST_HEADS: dict[str, RequestStarted] = {}
+_KNOWN_RESPONSE_HEADS: dict[str, dict[str, ResponseStarted | InterimResponse]] = {}  # by request method
 
 
 class _Malformed(Exception):
@@ -597,7 +604,11 @@ class RequestReader(_MessageReader):
         self._keep_alive = True
 
     def _on_head(self, text: str, events: list[Event]) -> None:
-        started = _parse_request_head(text, self._max_headers)
+        started = _KNOWN_REQUEST_HEADS.get(text)
+        if started is None:
+            started = _parse_request_head(text, self._max_headers)
+            if self._max_headers == MAX_HEADERS and len(text) <= _MAX_KNOWN_HEAD:
+                _remember(_KNOWN_REQUEST_HEADS, text, started)
         events.append(started)
         self._keep_alive = started.keep_alive
         if started.framing is Framing.NONE:  # the common GET: ended here, without the framing dispatch
@@ -630,7 +641,16 @@ class ResponseReader(_MessageReader):
         self._method = request_method
 
     def _on_head(self, text: str, events: list[Event]) -> None:
-        head = _parse_response_head(text, self._method, self._max_headers)
+        known = _KNOWN_RESPONSE_HEADS.get(self._method)
+        head = known.get(text) if known is not None else None
+        if head is None:
+            head = _parse_response_head(text, self._method, self._max_headers)
+            if self._max_headers == MAX_HEADERS and len(text) <= _MAX_KNOWN_HEAD:
+                if known is None:
+                    known = (
+                        _KNOWN_RESPONSE_HEADS.setdefault(self._method, {}) if len(_KNOWN_RESPONSE_HEADS) < 64 else {}
+                    )
+                _remember(known, text, head)
         events.append(head)
         if isinstance(head, ResponseStarted):
             self._keep_alive = head.keep_alive

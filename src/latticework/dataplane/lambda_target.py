@@ -298,7 +298,7 @@ def lattice_request(call: FunctionCall) -> LatticeRequest:
     """The request as the function sees it: the caller's headers (repeats kept) plus Lattice's, as an HTTP target
     would get them; the query decoded into (name, value) pairs in order."""
     head = call.head
-    added = upstream_headers(replace(head, headers={}), call.forwarding, call.vpc, call.client_ip, call.request_id)
+    added = upstream_headers(head._replace(headers={}), call.forwarding, call.vpc, call.client_ip, call.request_id)
     replaced = {name for name, _ in added}
     kept = [
         (name, value)

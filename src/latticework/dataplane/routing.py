@@ -25,6 +25,7 @@ __all__ = [
     "choose_target",
     "compile_action",
     "compile_rule",
+    "round_robin_candidates",
     "select_rule",
     "sort_rules",
 ]
@@ -180,10 +181,15 @@ def choose_group(forward: Forward, draw: float) -> str | None:
     return next(g.target_group_id for g in reversed(forward.groups) if g.weight)
 
 
-def choose_target(targets: Sequence[str], healthy: frozenset[str], counter: int) -> str | None:
-    """Round robin over the healthy targets; when none is healthy, over all of them (UG "Target groups":
+def round_robin_candidates(targets: Sequence[str], healthy: frozenset[str]) -> list[str]:
+    """The targets round robin walks: the healthy ones; when none is healthy, all of them (UG "Target groups":
     a group with only unhealthy targets routes to all targets regardless of health)."""
-    candidates = [t for t in targets if t in healthy] or list(targets)
+    return [t for t in targets if t in healthy] or list(targets)
+
+
+def choose_target(targets: Sequence[str], healthy: frozenset[str], counter: int) -> str | None:
+    """Round robin over `round_robin_candidates`."""
+    candidates = round_robin_candidates(targets, healthy)
     if not candidates:
         return None
     return candidates[counter % len(candidates)]

@@ -83,6 +83,7 @@ class ListenerView:
     protocol: str  # HTTP | HTTPS | TLS_PASSTHROUGH
     port: int
     rules: tuple[Rule, ...]  # ascending priority, default last
+    rule_headers: tuple[str, ...] = ()  # the header names its rules match on (decide's rule memo keys on them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,8 @@ class Snapshot:
     identity_policies: Mapping[str, Policy | None] = field(default_factory=dict)  # access key -> identity policy
     identities: Mapping[str, Identity] = field(default_factory=dict)  # access key -> registry entry
     verifier: Verifier = field(default_factory=lambda: Verifier(lambda key: None))  # over the registry's keys
+    # decide()'s memo of rule choices and routes for this version: pure results, dropped with the snapshot.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def service_for(self, host: str, network_arn: str | None) -> ServiceView | None:
         """The service a host name names, if it is reachable through `network_arn` (reference 2.1)."""
@@ -205,7 +208,9 @@ def _active(records: Iterable[Record], now: float) -> list[Record]:
 
 def _listener(record: Record, rules: list[Rule]) -> ListenerView:
     doc = record.doc
-    return ListenerView(record.id, record.arn, doc["protocol"], int(doc["port"]), sort_rules(rules))
+    ordered = sort_rules(rules)
+    names = {h.name for rule in ordered if rule.match is not None for h in rule.match.headers}
+    return ListenerView(record.id, record.arn, doc["protocol"], int(doc["port"]), ordered, tuple(sorted(names)))
 
 
 def _auth_policies(records: Iterable[Record]) -> dict[str, Policy | None]:
