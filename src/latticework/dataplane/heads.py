@@ -61,8 +61,8 @@ def target_request_head(
     key = (service, network, group, vpc.arn, vpc.id, str(head.port), head.scheme)
     route = _route_fields.get(key)
     if route is None:
-        route = _remember(_route_fields, key, _checked(_fields(lattice_route_headers(head, forwarding, vpc))))
-    extra = _checked(_fields(identity_headers(forwarding.access))) if forwarding.access.principal else ""
+        route = _remember(_route_fields, key, _checked_fields(lattice_route_headers(head, forwarding, vpc)))
+    extra = _checked_fields(identity_headers(forwarding.access)) if forwarding.access.principal else ""
     chunked = started.framing is http1.Framing.CHUNKED
     if chunked:
         extra += "transfer-encoding: chunked\r\n"
@@ -88,7 +88,7 @@ def client_response_head(
     if known is None:
         known = _remember(_answer_fields, key, _answer_prefix(started))
     prefix, chunked = known
-    tail = _checked(_fields(extra))
+    tail = _checked_fields(extra) if extra else ""
     if not keep_alive:
         tail += "connection: close\r\n"
     return f"{prefix}x-amzn-requestid: {request_id}\r\n{tail}\r\n".encode("latin-1"), chunked
@@ -103,7 +103,7 @@ def _answer_prefix(started: http1.ResponseStarted) -> tuple[str, bool]:
         fields.append(("transfer-encoding", "chunked"))
         chunked = True
     reason = started.reason or reason_phrase(started.status)
-    return _checked(f"HTTP/1.1 {started.status} {reason}\r\n") + _fields(fields), chunked
+    return f"HTTP/1.1 {started.status} {reason}\r\n" + _fields(fields), chunked
 
 
 def _kept(headers: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -114,10 +114,12 @@ def _fields(fields: Iterable[tuple[str, str]]) -> str:
     return "".join(f"{name}: {value}\r\n" for name, value in fields)
 
 
-def _checked(text: str) -> str:
-    """Text built from config or a caller's identity: each CR and LF must end a line of ours (a value
-    carrying one would split the head)."""
-    if text.count("\n") != text.count("\r\n") or text.count("\r") != text.count("\r\n") or "\0" in text:
+def _checked_fields(fields: Iterable[tuple[str, str]]) -> str:
+    """`_fields` of fields from config or a caller's identity: every CR and LF must be one that ends a line of
+    ours (a value carrying one would split the head), and no NUL."""
+    listed = list(fields)
+    text = _fields(listed)
+    if text.count("\n") != len(listed) or text.count("\r") != len(listed) or "\0" in text:
         raise ValueError("CR, LF or NUL inside a header field")
     return text
 
