@@ -118,6 +118,7 @@ for status in map(int, sys.argv[1:]):
     metrics.observe(SimpleNamespace(decision=None, vpc=None, status=status, start=0.0, end=0.002,
                                     failure_reason=None))
 metrics.connection_opened("vpc-1", None)
+metrics.flush()  # as DataPlane.stop does
 """
 
 

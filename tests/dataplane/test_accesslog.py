@@ -3,6 +3,7 @@ log it, and where each destination ARN lands."""
 
 from __future__ import annotations
 
+import json
 from calendar import timegm
 from pathlib import PurePosixPath
 from types import MappingProxyType
@@ -22,6 +23,8 @@ from latticework.dataplane.accesslog import (
     LogRouter,
     LogTarget,
     UnsupportedDestinationError,
+    _ms,
+    _ms_text,
     access_line,
     access_record,
     destination_path,
@@ -545,3 +548,29 @@ def test_log_router_finds_what_log_targets_finds(trace: Trace, subscribed: dict[
     expected = log_targets(trace.finished(), subscribed)
     assert router.targets(trace) == expected
     assert router.targets(trace) == expected
+
+
+@pytest.mark.parametrize(
+    "milliseconds", [-2.5, -0.5, -0.0, 0.0, 0.4999, 0.5, 0.5001, 1.5, 2.5, 3.5, 999.5, 1000.5, 2**53 + 2.0, 1e20]
+)
+def test_fast_duration_text_rounds_like_the_records_duration(milliseconds: float) -> None:
+    """Half to even, negatives clamped to 0, no exponent: the line's text is the record's number."""
+    assert _ms_text(0.0, milliseconds / 1000) == json.dumps(_ms(0.0, milliseconds / 1000))
+
+
+@given(st.floats(0, 1e9), st.floats(-1, 1e6))
+def test_fast_duration_text_equals_the_records_duration_for_any_times(since: float, elapsed: float) -> None:
+    assert _ms_text(since, since + elapsed) == json.dumps(_ms(since, since + elapsed))
+
+
+def test_a_route_reused_by_many_requests_keeps_each_requests_own_values() -> None:
+    """The cached parts of one decision and VPC carry no request's values: two requests, two lines."""
+    decision = Forwarding(SERVICE, _LISTENER, _GROUP, TargetView("10.0.0.1", 80, "HEALTHY"), NETWORK_ARN, OPEN)
+    traces = []
+    for status, request_id in ((200, "a"), (503, "b")):
+        trace = Trace(start=START, vpc=VPC, source=("10.0.0.9", 40000), status=status, request_id=request_id)
+        trace.decision, trace.end = decision, START + 0.25
+        traces.append(trace)
+    lines = [request_line(trace) for trace in traces]
+    assert lines == [access_line(trace.finished()) for trace in traces]
+    assert [json.loads(line)["responseCode"] for line in lines] == [200, 503]

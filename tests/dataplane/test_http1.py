@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latticework.dataplane import http1
+from latticework.dataplane import http1, http1_grammar
 from latticework.dataplane.http1 import (
     END_CHUNK,
     BodyData,
@@ -931,9 +931,9 @@ def _mutated(data: bytes, edits: list[tuple[int, int]]) -> bytes:
 
 def _forget_known_lines() -> None:
     for known in (
-        http1._KNOWN_FIELDS,
-        http1._KNOWN_REQUEST_LINES,
-        http1._KNOWN_STATUS_LINES,
+        http1_grammar._KNOWN_FIELDS,
+        http1_grammar._KNOWN_REQUEST_LINES,
+        http1_grammar._KNOWN_STATUS_LINES,
         http1._KNOWN_REQUEST_HEADS,
         http1._KNOWN_RESPONSE_HEADS,
     ):
@@ -974,8 +974,8 @@ def test_only_short_valid_lines_are_kept() -> None:
     _forget_known_lines()
     RequestReader().feed(get("Host: a", "X: " + "v" * 300))
     RequestReader().feed(get("Host: a", "Bad Name: x"))
-    assert set(http1._KNOWN_FIELDS) == {"Host: a"}
-    assert set(http1._KNOWN_REQUEST_LINES) == {"GET / HTTP/1.1"}
+    assert set(http1_grammar._KNOWN_FIELDS) == {"Host: a"}
+    assert set(http1_grammar._KNOWN_REQUEST_LINES) == {"GET / HTTP/1.1"}
 
 
 def test_a_head_seen_before_is_one_look_up_and_only_valid_short_heads_are_kept() -> None:
@@ -1005,7 +1005,7 @@ _LINE_POOL = st.sampled_from(
 def _outcome(parse: Any, text: str) -> Any:
     try:
         return parse(text, 0, 4, 400)
-    except http1._Malformed as error:
+    except http1_grammar._Malformed as error:
         return (error.status, error.reason)
 
 
@@ -1017,4 +1017,4 @@ def test_field_blocks_parse_as_the_reference_whatever_was_seen_before(blocks: li
     _forget_known_lines()
     for lines in blocks:
         text = "".join(f"{line}\r\n" for line in lines)
-        assert _outcome(http1._parse_fields, text) == _outcome(http1._parse_all_fields, text)
+        assert _outcome(http1_grammar._parse_fields, text) == _outcome(http1_grammar._parse_all_fields, text)

@@ -53,17 +53,17 @@ def test_buffered_until_due(tmp_path: Path) -> None:
     assert sink.pending_bytes == 0
 
 
-def test_write_flushes_when_the_buffer_reaches_64_kib(tmp_path: Path) -> None:
-    """A buffer of 64 KiB is written at once, without waiting for the delay."""
+def test_write_flushes_when_the_buffer_reaches_256_kib(tmp_path: Path) -> None:
+    """A buffer of 256 KiB (the default `max_bytes`) is written at once, without waiting for the delay."""
     sink = AccessLogSink(tmp_path)
     path = tmp_path / destination_path(STREAM, "svc-1", ACCOUNT, REGION, NOW)
     big = "x" * 4000
     n = 0
     while not path.exists():
         n += 1
-        assert n <= 17, "64 KiB buffered and still not written"
+        assert n <= 65, "256 KiB buffered and still not written"
         sink.write([STREAM], "svc-1", ACCOUNT, REGION, _record(n, pad=big), NOW)
-    assert len(_lines(path)) == n == 17
+    assert len(_lines(path)) == n == 65  # each line is a little over 4000 bytes
 
 
 def test_close_loses_nothing(tmp_path: Path) -> None:

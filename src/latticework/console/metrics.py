@@ -1,12 +1,12 @@
 """Metrics under AWS/VpcLattice's names, and their Prometheus exposition.
 
-`TrafficMetrics` is what a data-plane process records into: one `observe(trace)` per finished request (the
-relay's record hook) and the connection hooks. Target-group and service metrics carry the labels
-`service_network`, `service` and `target_group` (ARNs, as the access log's `serviceNetworkArn`, `serviceArn`,
-`targetGroupArn`, `-` where a request had none), so a metric and the access log records of the same requests can
-be compared one to one. Connection metrics are counted per client connection on a VPC's ingress, before any
-request names a service: they carry `vpc` and `service_network` instead (a deviation: Lattice reports them per
-target group, User Guide "CloudWatch metrics for VPC Lattice").
+`TrafficMetrics` is what a data-plane process records into: one `observe(trace)` per finished request (the relay's
+record hook) and the connection hooks. Target-group and service metrics carry the labels `service_network`,
+`service` and `target_group` (ARNs, as the access log's `serviceNetworkArn`, `serviceArn`, `targetGroupArn`, `-`
+where a request had none), so a metric and the access log records of the same requests can be compared one to one
+(request counts are batched: they reach the series on `flush`). Connection metrics are counted per client connection
+on a VPC's ingress, before any request names a service: they carry `vpc` and `service_network` instead (a deviation:
+Lattice reports them per target group, User Guide "CloudWatch metrics for VPC Lattice").
 
 With prometheus-client's multiprocess mode on (`latticework.console.enable_multiprocess`), every process writes
 its own files in STATE_DIR/metrics and `exposition` adds them up, so `--workers N` shows one set of numbers.
@@ -20,6 +20,7 @@ as the exposition format requires; `RequestTime` is a histogram in milliseconds,
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,28 +68,63 @@ def request_labels(trace: Trace) -> tuple[str, str, str]:
     return network or "-", service.arn if service is not None else "-", "-"
 
 
-class _Children:
-    """The labelled series of one (service_network, service, target_group), looked up once and kept."""
+# A label set's pending counts, in one list: requests, (unused), the 2XX-5XX classes at their status // 100,
+# timeouts, connection errors, then one RequestTime bucket per bound and +Inf.
+_REQUESTS, _TIMED_OUT, _CONNECTION_FAILED, _BUCKETS = 0, 6, 7, 8
+_CLASSES = ("2XX", "3XX", "4XX", "5XX")
+_COUNTS = _BUCKETS + len(_REQUEST_TIME_BUCKETS) + 1
 
-    __slots__ = ("codes", "connection_errors", "request_time", "requests", "timeouts")
+
+class _Tally:
+    """One (service_network, service, target_group)'s counts since the last flush, as plain ints, and its
+    RequestTime sum since the process started (added request by request, as Histogram.observe would, so the
+    flushed sum is the very float prometheus-client would have), with the labelled series they go to."""
+
+    __slots__ = ("codes", "connection_errors", "counts", "request_time", "requests", "time_sum", "timeouts")
 
     def __init__(self, metrics: TrafficMetrics, labels: tuple[str, str, str]) -> None:
+        self.counts = [0] * _COUNTS
         self.requests = metrics.requests.labels(*labels)
         self.request_time = metrics.request_time.labels(*labels)
+        self.time_sum: float = self.request_time._sum.get()
         self.timeouts = metrics.timeouts.labels(*labels)
         self.connection_errors = metrics.connection_errors.labels(*labels)
-        self.codes = {klass: metrics.codes[klass].labels(*labels) for klass in metrics.codes}
+        self.codes = [metrics.codes[klass].labels(*labels) for klass in _CLASSES]
+
+    def flush(self) -> None:
+        """Add the pending counts to the series: one inc(n) per series that moved, then start again at zero."""
+        counts, self.counts = self.counts, [0] * _COUNTS
+        self.requests.inc(counts[_REQUESTS])
+        for code, count in zip(self.codes, counts[2:6], strict=True):
+            if count:
+                code.inc(count)
+        if counts[_TIMED_OUT]:
+            self.timeouts.inc(counts[_TIMED_OUT])
+        if counts[_CONNECTION_FAILED]:
+            self.connection_errors.inc(counts[_CONNECTION_FAILED])
+        histogram = self.request_time
+        # Histogram has no observe-n-times: its per-bucket values (not cumulative) and sum are what observe()
+        # itself increments, one value object each, in both the in-process and the multiprocess value classes.
+        for bucket, count in zip(histogram._buckets, counts[_BUCKETS:], strict=True):
+            if count:
+                bucket.inc(count)
+        histogram._sum.set(self.time_sum)
 
 
 class TrafficMetrics:
-    """The request and connection metrics of one data-plane process, in their own registry."""
+    """The request and connection metrics of one data-plane process, in their own registry.
+
+    Request metrics are batched: `observe` only adds to plain per-label-set counts (prometheus-client's values
+    take a lock, and in multiprocess mode a getpid() syscall and an mmap write, per inc), and `flush` moves them
+    into the series. The data plane flushes on its 50 ms tick and when it stops; `exposition` flushes the
+    process that serves /metrics. Call both from the thread that serves traffic (the event loop's)."""
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=False)
         self.requests = Counter("TotalRequestCount", "Requests handled", _LABELS, registry=registry)
         self.codes = {
             klass: Counter(f"HTTPCode_{klass}_Count", f"Responses with a {klass} status", _LABELS, registry=registry)
-            for klass in ("2XX", "3XX", "4XX", "5XX")
+            for klass in _CLASSES
         }
         self.request_time = Histogram(
             "RequestTime", "Milliseconds from request start to response end", _LABELS,
@@ -100,7 +136,7 @@ class TrafficMetrics:
             "ConnectionErrorCount", "Requests whose connection to the target failed", _LABELS, registry=registry
         )
         self._connection_metrics(registry)
-        self._children: dict[tuple[str, str, str], _Children] = {}
+        self._tallies: dict[tuple[str, str, str], _Tally] = {}
 
     def _connection_metrics(self, registry: CollectorRegistry) -> None:
         self.active = Gauge("ActiveConnectionCount", "Client connections open now", _CONNECTION_LABELS,
@@ -111,22 +147,38 @@ class TrafficMetrics:
                                   _CONNECTION_LABELS, registry=registry)  # fmt: skip
 
     def observe(self, trace: Trace) -> None:
-        """Count one finished request (call it where its access log record is written, with the same trace)."""
-        labels = request_labels(trace)
-        children = self._children.get(labels)
-        if children is None:
-            children = self._children[labels] = _Children(self, labels)
-        children.requests.inc()
-        code = children.codes.get(status_class(trace.status) or "")
-        if code is not None:
-            code.inc()
+        """Count one finished request (call it where its access log record is written, with the same trace);
+        it shows in the series at the next `flush`."""
+        decision = trace.decision
+        if isinstance(decision, Forwarding):
+            labels = (decision.network_arn, decision.service.arn, decision.target_group.arn)
+        else:
+            labels = request_labels(trace)
+        tally = self._tallies.get(labels)
+        if tally is None:
+            tally = self._tallies[labels] = _Tally(self, labels)
+        counts = tally.counts
+        counts[_REQUESTS] += 1
+        status = trace.status
+        if 200 <= status <= 599:  # status_class, as an index
+            counts[status // 100] += 1
         if trace.end:
-            children.request_time.observe(max(0.0, (trace.end - trace.start) * 1000.0))
+            elapsed = max(0.0, (trace.end - trace.start) * 1000.0)
+            # Histogram.observe's bucket: the first bound with elapsed <= bound, else +Inf.
+            counts[_BUCKETS + bisect_left(_REQUEST_TIME_BUCKETS, elapsed)] += 1
+            tally.time_sum += elapsed
         reason = trace.failure_reason
-        if reason in _TIMEOUTS:
-            children.timeouts.inc()
-        elif reason in _CONNECTION_ERRORS:
-            children.connection_errors.inc()
+        if reason is not None:
+            if reason in _TIMEOUTS:
+                counts[_TIMED_OUT] += 1
+            elif reason in _CONNECTION_ERRORS:
+                counts[_CONNECTION_FAILED] += 1
+
+    def flush(self) -> None:
+        """Move the counts observed since the last flush into the Prometheus series (what /metrics reads)."""
+        for tally in self._tallies.values():
+            if tally.counts[_REQUESTS]:
+                tally.flush()
 
     def connection_opened(self, vpc_id: str, network_arn: str | None) -> None:
         """A client connected to the ingress of `vpc_id` (relay: connection_made)."""
@@ -209,7 +261,10 @@ def multiprocess_enabled() -> bool:
 
 def exposition(own: TrafficMetrics | None, directory: Path | None, extra: Iterable[Any] = ()) -> bytes:
     """The /metrics body: every data-plane process's traffic metrics (summed from `directory` in multiprocess
-    mode, else this process's `own`), then the `extra` collectors (functions, tasks)."""
+    mode, else this process's `own`), then the `extra` collectors (functions, tasks). `own` is flushed first;
+    other processes' counts show once they flush (every 50 ms, `DataPlane._follow`)."""
+    if own is not None:
+        own.flush()
     registry = CollectorRegistry(auto_describe=False)
     if directory is not None and multiprocess_enabled():
         _forget_dead_processes(directory)

@@ -237,9 +237,38 @@ class FinishedRequest(Protocol):
 def request_line(request: FinishedRequest) -> bytes:
     """`access_line` of the `Exchange` that `relay.Trace.finished()` builds, without building it (a property
     test holds the two equal). Unlike `Exchange`, it does not validate failureReason: the relay sets only
-    Lattice's values."""
+    Lattice's values. What a request's decision and caller VPC decide (ARNs, the caller) is formatted once per
+    such pair (`_route`); only the per-request values are formatted here."""
     r = request
     decision, vpc = r.decision, r.vpc
+    route = _ROUTES.get((id(decision), id(vpc))) or _route(decision, vpc)
+    head, middle, tail = route[2:]
+    q = _quote
+    source = r.source
+    start, end = r.start, r.end
+    return (
+        f'{head}{q(f"{source[0]}:{source[1]}")},"targetIpPort":{q(r.target_address or "-")}'
+        f',"failureReason":{q(r.failure_reason or "-")}{middle}"{start_time(start)}"'
+        f',"requestMethod":{q(r.method)},"requestPath":{q(r.target)},"protocol":"HTTP/1.1"'
+        f',"responseCode":{r.status},"grpcResponseCode":"-"'
+        f',"bytesReceived":{r.bytes_received},"bytesSent":{r.bytes_sent},"duration":{_ms_text(start, end)}'
+        f',"userAgent":{q(r.user_agent or "-")},"hostHeader":{q(r.host or "-")}'
+        f',"serverNameIndication":{q(r.sni or "-")}'
+        f',"requestToTargetDuration":{_ms_text(start, r.sent_to_target)}'
+        f',"responseFromTargetDuration":{_ms_text(r.response_started, end)}'
+        f',"sslCipher":{q(r.tls_cipher or "-")},"tlsVersion":{q(r.tls_version or "-")}'
+        f',"requestId":{q(r.request_id)}{tail}'
+    ).encode()
+
+
+# (id(decision), id(caller VPC)) -> (decision, VPC, head, middle, tail): the line's parts they decide. The entry
+# holds the two objects, so their ids cannot be reused by others while it lives. The relay's decisions are
+# memoized per snapshot (`decide`), so a steady route finds its entry; the cache starts over when it is full.
+_ROUTES: dict[tuple[int, int], tuple[Any, VpcView | None, str, str, str]] = {}
+_MAX_ROUTES = 4096
+
+
+def _route(decision: Any, vpc: VpcView | None) -> tuple[Any, VpcView | None, str, str, str]:
     access: Access = getattr(decision, "access", OPEN)
     forwarding = decision if type(decision) is Forwarding else None
     service: ServiceView | None = getattr(decision, "service", None)
@@ -251,12 +280,11 @@ def request_line(request: FinishedRequest) -> bytes:
     )  # fmt: skip
     middle = _service_segment(service.arn if service else None, vpc.id if vpc else None)
     tail = _NO_CALLER if principal is None else _caller_segment(principal.arn, identity_tags(principal), *_NO_X509)
-    source = r.source
-    return _line(
-        head, f"{source[0]}:{source[1]}", r.target_address, r.failure_reason, middle, r.start, r.method, r.target,
-        "HTTP/1.1", r.status, None, r.bytes_received, r.bytes_sent, r.end, r.user_agent, r.host, r.sni,
-        r.sent_to_target, r.response_started, r.tls_cipher, r.tls_version, r.request_id, tail,
-    )  # fmt: skip
+    if len(_ROUTES) >= _MAX_ROUTES:
+        _ROUTES.clear()
+    route = (decision, vpc, f'{{{head},"sourceIpPort":', f',{middle},"startTime":', f",{tail}}}\n")
+    _ROUTES[id(decision), id(vpc)] = route
+    return route
 
 
 def _line(
@@ -337,8 +365,12 @@ def _text(value: str | None) -> str:
 
 
 def _ms_text(since: float | None, until: float | None) -> str:
-    """`_ms` as JSON: a number, or the placeholder string."""
-    return '"-"' if since is None or until is None else str(max(0, round((until - since) * 1000)))
+    """`_ms` as JSON: a number, or the placeholder string. ":.0f" rounds half to even from the exact binary
+    value, as round() does, at a quarter of the cost of str(round()); below 0.5 (and negative) is 0."""
+    if since is None or until is None:
+        return '"-"'
+    elapsed = (until - since) * 1000
+    return "0" if elapsed < 0.5 else f"{elapsed:.0f}"
 
 
 def _ms(since: float | None, until: float | None) -> int | str:

@@ -38,6 +38,7 @@ __all__ = ["HOP_BY_HOP", "AlbTargets", "Flight", "ForwardingConnection", "Trace"
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(slots=True)
 class Trace:
     """What happened to one request, filled in as it goes; `finished()` is its access log `Exchange`."""

@@ -27,7 +27,7 @@ _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 # json.dumps with these arguments builds a new encoder per call; one shared encoder writes the same text.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _MAX_CACHED_FILES = 4096
-_UNKNOWN = Path()  # a cache miss in `_files` (whose values are a Path or None)
+_UNKNOWN = "\0"  # a cache miss in `_files` (whose values are a path or None; no path holds a NUL)
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
@@ -46,19 +46,20 @@ class AccessLogSink:
     AWS delivery is best effort too).
     """
 
-    def __init__(self, logs_dir: Path, *, max_delay: float = 0.1, max_bytes: int = 64 * 1024) -> None:
+    def __init__(self, logs_dir: Path, *, max_delay: float = 0.1, max_bytes: int = 256 * 1024) -> None:
+        """`max_bytes`: 256 KiB batches cost about 0.5 us a record in open/write/close, 64 KiB ones 0.9 us."""
         self.logs_dir = logs_dir
         self.max_delay = max_delay
         self.max_bytes = max_bytes
         self.dropped_lines = 0
         self.unsupported_destinations: set[str] = set()
         self.last_error: OSError | None = None
-        self._pending: dict[Path, list[bytes]] = {}
+        self._pending: dict[str, list[bytes]] = {}  # file path -> lines, in the order they were written
         self._pending_bytes = 0
         self._oldest: float | None = None  # `now` of the oldest buffered line
         self._lock = threading.Lock()
         # (destination, resource, account, region, S3 window) -> file: destination_path costs ~5 us a record.
-        self._files: dict[tuple[str, str, str, str, int], Path | None] = {}
+        self._files: dict[tuple[str, str, str, str, int], str | None] = {}
 
     @property
     def pending_bytes(self) -> int:
@@ -76,23 +77,27 @@ class AccessLogSink:
         """Buffer `record` (a record, or its line from `accesslog.access_line`) for each destination ARN of
         `resource_id` (owned by `account` in `region`); flush if the buffer is due. Destinations Lattice cannot
         deliver to are skipped and remembered in `unsupported_destinations`."""
-        line = record if isinstance(record, bytes) else encode_record(record)
+        line = record if type(record) is bytes else encode_record(record)  # type: ignore[arg-type]
         window = int(now // S3_WINDOW_SECONDS)  # the only way `now` changes a destination's file
-        files = self._files
+        files, pending = self._files, self._pending
         with self._lock:
             for arn in destinations:
                 path = files.get((arn, resource_id, account, region, window), _UNKNOWN)
                 if path is _UNKNOWN:
                     path = self._file(arn, resource_id, account, region, now)
-                if path is not None:
-                    self._pending.setdefault(path, []).append(line)
-                    self._pending_bytes += len(line)
-                    if self._oldest is None:
-                        self._oldest = now
+                if path is None:
+                    continue
+                lines = pending.get(path)
+                if lines is None:
+                    pending[path] = [line]
+                else:
+                    lines.append(line)
+                self._pending_bytes += len(line)
+                if self._oldest is None:
+                    self._oldest = now
             # One lock per record (was two: buffering, then flush_if_due); the flush itself runs outside it.
-            due = self._oldest is not None and (
-                now - self._oldest >= self.max_delay or self._pending_bytes >= self.max_bytes
-            )
+            oldest = self._oldest
+            due = oldest is not None and (now - oldest >= self.max_delay or self._pending_bytes >= self.max_bytes)
         if due:
             self.flush()
 
@@ -130,7 +135,7 @@ class AccessLogSink:
     ) -> None:
         self.close()
 
-    def _file(self, arn: str, resource_id: str, account: str, region: str, now: float) -> Path | None:
+    def _file(self, arn: str, resource_id: str, account: str, region: str, now: float) -> str | None:
         window = int(now // S3_WINDOW_SECONDS)  # the only way `now` changes a destination's file
         key = (arn, resource_id, account, region, window)
         try:
@@ -140,7 +145,8 @@ class AccessLogSink:
         if len(self._files) >= _MAX_CACHED_FILES:
             self._files.clear()
         try:
-            path: Path | None = self.logs_dir / destination_path(arn, resource_id, account, region, now)
+            # A str: hashing a Path on every record costs a Python-level __hash__ call.
+            path: str | None = os.fspath(self.logs_dir / destination_path(arn, resource_id, account, region, now))
         except UnsupportedDestinationError:
             self.unsupported_destinations.add(arn)
             path = None
@@ -148,11 +154,11 @@ class AccessLogSink:
         return path
 
 
-def _append(path: Path, data: bytes) -> None:
+def _append(path: str, data: bytes) -> None:
     try:
         fd = os.open(path, _FLAGS, 0o644)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, _FLAGS, 0o644)
     try:
         view = memoryview(data)

@@ -80,9 +80,9 @@ class Relay:
         """The protocol for one new client connection on the ingress of `vpc_id` (a `create_server` factory)."""
         return _ClientConnection(self, vpc_id)
 
-    def decide(self, vpc: VpcView | None, head: RequestHead) -> Decision:
+    def decide(self, snapshot: Snapshot, vpc: VpcView | None, head: RequestHead) -> Decision:
         """The one call into the decision core."""
-        return decide(self.snapshot(), vpc, head, self.healthy, self._random.random(), self._next)
+        return decide(snapshot, vpc, head, self.healthy, self._random.random(), self._next)
 
     def _next(self, group_id: str) -> int:
         counter = self._counters.get(group_id)
@@ -205,30 +205,34 @@ class _ClientConnection(ForwardingConnection):
     # -- one request ---------------------------------------------------------------------------------------
 
     def _begin(self, started: http1.RequestStarted) -> None:
-        trace = Trace(start=time.time(), vpc=self._vpc(), source=self.source, request_id=new_request_id())
-        self.keep_alive = started.keep_alive
-        absolute = is_absolute(started.target)
+        relay = self.relay
+        snapshot = relay.snapshot()  # the one config this request is decided on, start to end
+        vpc = snapshot.vpcs.get(self.vpc_id)
+        target = started.target
+        absolute = target[:1] != "/" and is_absolute(target)
+        version, cipher = self.tls
         # requestPath is the path and query as the target sees them, whatever form the client used.
-        trace.method, trace.target = started.method, origin_form(started.target) if absolute else started.target
-        trace.user_agent = started.header_map.get("user-agent", "-")
-        trace.scheme = self.scheme
-        trace.tls_version, trace.tls_cipher = self.tls
+        trace = Trace(time.time(), vpc, self.source, started.method, origin_form(target) if absolute else target,
+                      "-", started.header_map.get("user-agent", "-"), self.scheme, request_id=new_request_id(),
+                      tls_version=version, tls_cipher=cipher)  # fmt: skip
+        self.keep_alive = started.keep_alive
         flight = self.flight = Flight(started, trace)
         if started.method == "CONNECT":
             self._connect(flight)
             return
         head = self._head(started, absolute, trace.start)
         trace.host = head.host
-        decision = trace.decision = self.relay.decide(trace.vpc, head)
-        if decision.service is not None:
-            self.idle_timeout = float(decision.service.idle_timeout)
-        albs = self.relay.ingress_albs
-        if isinstance(decision, Refusal) and decision.service is None and albs is not None and albs(self, flight, head):
+        decision = trace.decision = relay.decide(snapshot, vpc, head)
+        service = decision.service
+        if service is not None:
+            self.idle_timeout = float(service.idle_timeout)
+        if type(decision) is Forwarding and vpc is not None:
+            self._forward(flight, decision, vpc, head)
             return
-        if isinstance(decision, Forwarding) and trace.vpc is not None:
-            self._forward(flight, decision, trace.vpc, head)
-        else:
-            flight.answer = self._local_answer(decision, trace)
+        albs = relay.ingress_albs
+        if type(decision) is Refusal and service is None and albs is not None and albs(self, flight, head):
+            return
+        flight.answer = self._local_answer(decision, trace)
 
     def _vpc(self) -> VpcView | None:
         return self.relay.snapshot().vpcs.get(self.vpc_id)
@@ -243,18 +247,9 @@ class _ClientConnection(ForwardingConnection):
             path, _, query = target.partition("?")
             if self.tunnel_port is not None:
                 port = self.tunnel_port
-        return RequestHead(
-            started.method,
-            path,
-            host,
-            port,
-            self.scheme,
-            started.header_map,
-            query,
-            tuple(started.headers),
-            source_ip=self.source[0],
-            received_at=received_at,
-        )
+        header_map = started.header_map
+        return RequestHead(started.method, path, host, port, self.scheme, header_map, query, started.headers,
+                           self.source[0], received_at)  # fmt: skip
 
     def _local_answer(self, decision: Decision, trace: Trace) -> tuple[int, str]:
         if isinstance(decision, FixedReply):

@@ -165,6 +165,7 @@ class DataPlane:
         while True:
             await asyncio.sleep(POLL_SECONDS)
             try:
+                self.metrics.flush()  # this process's request counts reach /metrics within a tick
                 await self._refresh()
                 self.logs.flush_if_due(time.time())
             except Exception:
@@ -212,6 +213,7 @@ class DataPlane:
         self.relay.close()
         await self.alb_servers.close()
         await self.ingress.close()
+        self.metrics.flush()
         self.logs.close()
         if self._compiler is not None:
             # Let a compile in flight finish before its store connection closes.
