@@ -130,12 +130,14 @@ def decide(
 def _rule(snapshot: Snapshot, listener: ListenerView, head: RequestHead) -> Rule | None:
     """`select_rule`, remembered per snapshot by what the listener's rules look at: the method, the path and
     the values of the headers they name. A repeated request skips the walk; the memo dies with the snapshot."""
-    headers = head.headers
-    key = (listener.arn, head.method, head.path, *[headers.get(name) for name in listener.rule_headers])
+    names = listener.rule_headers
+    key: tuple[str | None, ...] = (listener.arn, head.method, head.path)
+    if names:
+        key += tuple(map(head.headers.get, names))
     memo = snapshot.memo
     found = memo.get(key, _MISSING)
     if found is _MISSING:
-        found = select_rule(listener.rules, head.method, head.path, headers)
+        found = select_rule(listener.rules, head.method, head.path, head.headers)
         _remember(memo, key, found)
     return found  # type: ignore[return-value]
 

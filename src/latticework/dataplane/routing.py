@@ -9,7 +9,7 @@ Semantics from the Lattice User Guide "Listener rules" and "Target groups", coll
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -97,6 +97,10 @@ class WeightedGroup:
 @dataclass(frozen=True, slots=True)
 class Forward:
     groups: tuple[WeightedGroup, ...]
+    total: int = field(init=False, compare=False, repr=False)  # the weights' sum, for choose_group
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total", sum(g.weight for g in self.groups))
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +174,7 @@ def sort_rules(rules: Sequence[Rule]) -> tuple[Rule, ...]:
 
 def choose_group(forward: Forward, draw: float) -> str | None:
     """The target group a weighted forward picks for a uniform `draw` in [0, 1); None if every weight is 0."""
-    total = sum(g.weight for g in forward.groups)
+    total = forward.total
     if total == 0:
         return None
     point = draw * total

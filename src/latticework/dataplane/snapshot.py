@@ -57,10 +57,10 @@ class TargetView:
     id: str  # IP address, instance ID, function ARN or ALB ARN, as registered
     port: int | None
     status: str  # as stored by the control plane / health checker (INITIAL, HEALTHY, DRAINING, ...)
+    key: str = field(init=False, compare=False, repr=False)  # "id:port", the health checker's and decide's name
 
-    @property
-    def key(self) -> str:
-        return f"{self.id}:{self.port}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.id}:{self.port}")  # once here, not per request
 
 
 @dataclass(frozen=True, slots=True)
