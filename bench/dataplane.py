@@ -16,7 +16,8 @@ What runs (everything on 127.0.0.1, free ports, a temp dir that is removed at th
 
 What is measured (the proxy's CPU per request, from /proc, is printed with every throughput run: the machine
 is shared, and req/s moves much more between runs than CPU per request does):
-1. HTTP req/s: `wrk -t1 -c32 -d5s` through each proxy, alternating rounds, best round each; in two layouts:
+1. HTTP req/s: `wrk -t1 -c32 -d5s` through each proxy, alternating rounds, best round each, with a third
+   contender for scale, bench/floor_proxy.py (a featureless Python relay: the floor under ours); in two layouts:
    pinned as in ../shared/reference/peers-and-performance.md 4.3 (the proxy under test alone on CPU 0, wrk and
    the backend on the other cores: each proxy gets one core, as "one worker each" means), then (1u) every
    process on every core, where a proxy's throughput also depends on how much CPU it leaves wrk and the backend.
@@ -648,6 +649,8 @@ class Setup:
     report: Report
     nginx_pid: int
     backend_pid: int
+    floor_port: int = 0  # bench/floor_proxy.py, the featureless Python relay (0: not running)
+    floor_pid: int = 0
 
     @property
     def lw_url(self) -> str:
@@ -656,6 +659,10 @@ class Setup:
     @property
     def nginx_url(self) -> str:
         return f"http://127.0.0.1:{self.nginx_http}{BENCH_PATH}"
+
+    @property
+    def floor_url(self) -> str:
+        return f"http://127.0.0.1:{self.floor_port}{BENCH_PATH}"
 
 
 def measure_http(s: Setup) -> float:
@@ -677,9 +684,12 @@ def _measure_http_layout(s: Setup, layout: str, others: set[int] | None, label: 
     a = s.args
     best: dict[str, tuple[WrkResult, Cpu]] = {}
     print(f"  layout: {layout}", flush=True)
+    contenders = [("nginx", s.nginx_url, s.nginx_pid), ("latticework", s.lw_url, s.server.pid)]
+    if s.floor_pid:
+        contenders.insert(1, ("floor", s.floor_url, s.floor_pid))
     with _pinned(s, others):
         for _ in range(a.rounds):
-            for name, url, pid in (("nginx", s.nginx_url, s.nginx_pid), ("latticework", s.lw_url, s.server.pid)):
+            for name, url, pid in contenders:
                 with metered(pid) as cpu:
                     result = wrk(url, s.topology.host, a.connections, a.duration, cpus=others)
                 s.report.check(f"HTTP wrk through {name}", result.errors, result)
@@ -701,6 +711,16 @@ def _measure_http_layout(s: Setup, layout: str, others: set[int] | None, label: 
         our_cpu.total_us(ours.requests),
         peer_cpu.total_us(peer.requests),
     )
+    if "floor" in best:
+        floor, floor_cpu = best["floor"]
+        s.report.add(
+            f"{label}f. the floor (bench/floor_proxy.py: Python, no features) req/s, CPU per request",
+            f"{floor.rps:.0f}, {floor_cpu.total_us(floor.requests):.0f} us",
+            f"{peer.rps:.0f}",
+            f"{floor.rps / peer.rps:.2f}",
+            "(info)",
+            "-",
+        )
     return ours.rps
 
 
@@ -711,7 +731,7 @@ def _pinned(s: Setup, others: set[int] | None) -> Iterator[None]:
         yield
         return
     everything = set(range(os.cpu_count() or 1))
-    proxies = (s.nginx_pid, s.server.pid)
+    proxies = (s.nginx_pid, s.server.pid, *([s.floor_pid] if s.floor_pid else []))
     for pid in proxies:
         pin(pid, {0})
     pin(s.backend_pid, others)
@@ -1154,6 +1174,18 @@ def running(args: argparse.Namespace) -> Iterator[Setup]:
             stops.append(proxy.stop)
             proxy.start(http_port, https_port)
             assert proxy.process is not None and backend.process is not None
+            floor_port = free_port()
+            floor = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(Path(__file__).with_name("floor_proxy.py")),
+                    str(floor_port),
+                    str(backend_ports[0]),
+                ],
+                stderr=subprocess.PIPE,
+            )
+            stops.append(lambda: stop_process(floor, 5))
+            wait_for_port(floor_port, floor, "bench/floor_proxy.py")
             setup = Setup(
                 args,
                 tmp,
@@ -1165,6 +1197,8 @@ def running(args: argparse.Namespace) -> Iterator[Setup]:
                 Report(),
                 proxy.process.pid,
                 backend.process.pid,
+                floor_port,
+                floor.pid,
             )
             yield setup
             for what, lines in (("backend nginx", backend.errors()), ("proxy nginx", proxy.errors())):

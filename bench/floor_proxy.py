@@ -1,0 +1,83 @@
+"""The floor a Python relay stands on: a throwaway reverse proxy with nothing but the I/O, run by
+bench/dataplane.py next to nginx and Latticework (its row "floor").
+
+asyncio Protocols on uvloop, httptools (llhttp) for both sides, one pooled keep-alive upstream connection per
+client connection, the response framed by Content-Length only; no routing, no rules, no headers added, no access
+log, no metrics, no checks. As reference section 4.3's "asyncio Protocol + httptools + uvloop" row: what is left
+when every feature is taken away, so the distance from it to Latticework is the cost of the features, and from
+it to nginx the cost of Python and its event loop. Never use it for anything else.
+
+    .venv/bin/python bench/floor_proxy.py LISTEN_PORT BACKEND_PORT
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import httptools
+import uvloop
+
+
+class Upstream(asyncio.Protocol):
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.chunks: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.parser.feed_data(data)
+
+    def on_message_complete(self) -> None:
+        answer, self.chunks = b"".join(self.chunks), []
+        self.client.transport.write(answer)
+        self.parser = httptools.HttpResponseParser(self)
+
+
+class Client(asyncio.Protocol):
+    def __init__(self, backend: int) -> None:
+        self.backend = backend
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.upstream: Upstream | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.chunks: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.parser.feed_data(data)
+
+    def on_message_complete(self) -> None:
+        request, self.chunks = b"".join(self.chunks), []
+        if self.upstream is not None and self.upstream.transport is not None:
+            self.upstream.transport.write(request)
+        else:
+            asyncio.get_running_loop().create_task(self._connect(request))
+
+    async def _connect(self, request: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        _, self.upstream = await loop.create_connection(lambda: Upstream(self), "127.0.0.1", self.backend)
+        assert self.upstream.transport is not None
+        self.upstream.transport.write(request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.upstream is not None and self.upstream.transport is not None:
+            self.upstream.transport.close()
+
+
+async def serve(port: int, backend: int) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Client(backend), "127.0.0.1", port, backlog=4096)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    uvloop.run(serve(int(sys.argv[1]), int(sys.argv[2])))
