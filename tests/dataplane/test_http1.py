@@ -1018,3 +1018,96 @@ def test_field_blocks_parse_as_the_reference_whatever_was_seen_before(blocks: li
     for lines in blocks:
         text = "".join(f"{line}\r\n" for line in lines)
         assert _outcome(http1_grammar._parse_fields, text) == _outcome(http1_grammar._parse_all_fields, text)
+
+
+# --- take_known: the one-step path for a repeated whole message gives what feed gives ---------------------------------
+
+_REQUEST_STREAMS = [*KEEP_ALIVE_STREAMS, *MALFORMED_STATUS, *(data for data, _ in values(VALID))]
+
+
+def _after(reader: RequestReader | ResponseReader, more: bytes) -> tuple[Any, ...]:
+    """What a reader does next: the events of more bytes, then of the end, and its flags."""
+    return (typed(reader.feed(more)), typed(reader.feed_eof()), reader.finished, reader.keep_alive)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(_REQUEST_STREAMS), st.lists(st.tuples(st.integers(0), ALPHABET)), st.sampled_from(_REQUEST_STREAMS)
+)
+def test_take_known_on_a_request_is_feed_in_one_step(data: bytes, edits: list[tuple[int, int]], more: bytes) -> None:
+    """With the heads known (read once before), a request that take_known accepts gives the events feed gives
+    (its RequestStarted, then MessageEnded), and the reader carries on exactly as after feed; mutated input is
+    never taken."""
+    data = _mutated(data, edits) if edits else data
+    RequestReader().feed(data)  # remember its head, if it is a valid one
+    fed, taken = RequestReader(), RequestReader()
+    started = taken.take_known(data)
+    events = fed.feed(data)
+    if started is None:
+        return
+    assert typed(events) == typed([started, http1.ENDED])
+    assert (taken.finished, taken.keep_alive) == (fed.finished, fed.keep_alive)
+    assert _after(taken, more) == _after(fed, more)
+
+
+def test_take_known_refuses_what_feed_must_read() -> None:
+    """Unknown heads, bodies, pipelined requests, leading blank lines, a reader mid-message: None."""
+    _forget_known_lines()
+    assert RequestReader().take_known(get("Host: a")) is None  # not seen yet
+    RequestReader().feed(get("Host: a"))
+    assert RequestReader().take_known(get("Host: a")) is not None
+    assert RequestReader().take_known(get("Host: a") * 2) is None  # two requests in one read
+    assert RequestReader().take_known(b"\r\n" + get("Host: a")) is None
+    assert RequestReader(max_headers=10).take_known(get("Host: a")) is None  # other limits: the full path
+    posted = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n"
+    RequestReader().feed(posted + b"ok")
+    assert RequestReader().take_known(posted) is None  # a body follows
+    midway = RequestReader()
+    midway.feed(b"GET / HTTP/1.1\r\n")
+    assert midway.take_known(get("Host: a")) is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_RESPONSE_STREAMS), st.lists(st.tuples(st.integers(0), ALPHABET)), st.binary(max_size=8))
+def test_take_known_on_a_response_is_feed_in_one_step(
+    case: tuple[str, bytes], edits: list[tuple[int, int]], more: bytes
+) -> None:
+    """The same for whole responses: the head and body take_known returns are feed's ResponseStarted, BodyData
+    and MessageEnded, and the reader ends the same way (later bytes too)."""
+    method, stream = case
+    data = _mutated(stream, edits) if edits else stream
+    ResponseReader(method).feed(data)
+    fed, taken = ResponseReader(method), ResponseReader(method)
+    whole = taken.take_known(data)
+    events = fed.feed(data)
+    if whole is None:
+        return
+    started, body = whole
+    assert typed(events) == typed([started, *([BodyData(body)] if body else []), http1.ENDED])
+    assert (taken.finished, taken.keep_alive) == (fed.finished, fed.keep_alive)
+    assert _after(taken, more) == _after(fed, more)
+
+
+def test_take_known_takes_the_common_answer() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    ResponseReader("GET").feed(answer)
+    assert ResponseReader("GET").take_known(answer) is not None
+    assert ResponseReader("GET").take_known(answer[:-1]) is None  # the body is not all there
+    assert ResponseReader("GET").take_known(answer + b"x") is None  # bytes after it
+    assert ResponseReader("HEAD").take_known(answer) is None  # a HEAD answer's head is another look-up
+
+
+def test_take_known_takes_each_valid_stream_that_is_one_bodiless_request_or_one_whole_answer() -> None:
+    """The property tests above would pass if take_known took nothing: here it must take these."""
+    requests = [
+        data
+        for data, expected in values(VALID)
+        if len(expected) == 2 and expected[0].framing is Framing.NONE and not data.startswith(b"\r\n")
+    ]
+    for data in requests:
+        RequestReader().feed(data)
+    assert requests and all(RequestReader().take_known(data) is not None for data in requests)
+    answers = [(method, stream) for method, stream in _RESPONSE_STREAMS if stream.endswith(b"ok") or b"204" in stream]
+    for method, stream in answers:
+        ResponseReader(method).feed(stream)
+    assert sum(ResponseReader(method).take_known(stream) is not None for method, stream in answers) >= 1

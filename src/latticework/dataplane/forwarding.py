@@ -166,6 +166,13 @@ class ForwardingConnection(asyncio.Protocol):
         if flight is None or flight.responses is None:
             return
         flight.upstream_since = time.monotonic()
+        whole = flight.responses.take_known(data)
+        if whole is not None:  # a whole answer in one read, its head known: the events `feed` would give
+            started, body = whole
+            head = self._response_head(started, flight)
+            self._respond(flight, head + body if body else head)
+            self._response_ended(flight)
+            return
         out: list[bytes] = []
         ended = False
         for event in flight.responses.feed(data):

@@ -53,6 +53,7 @@ from latticework.dataplane.http1_grammar import (
 )
 
 __all__ = [
+    "ENDED",
     "END_CHUNK",
     "MAX_HEADERS",
     "MAX_HEAD_BYTES",
@@ -73,6 +74,7 @@ __all__ = [
     "encode_response_head",
 ]
 
+ENDED = _ENDED  # the MessageEnded of a message without trailers (events are immutable: one object serves all)
 MAX_CHUNK_LINE = 4096  # a chunk-size line with its extensions; longer is refused, not buffered
 # Whole heads, the same way: a head parses to the same event every time (events are immutable; their header
 # maps are never written to), so a head seen before is one look-up. Clients repeat heads (a poller, a health
@@ -295,6 +297,24 @@ class RequestReader(_MessageReader):
         else:
             self._start_body(started.framing, started.content_length, events)
 
+    def take_known(self, data: bytes) -> RequestStarted | None:
+        """`feed` for the commonest read, in one step: `data` is exactly one bodiless request whose head was
+        read before, on a reader waiting for a head with nothing buffered. Returns its `RequestStarted` (its
+        `MessageEnded` is implied) and leaves the reader as `feed` would; None when `data` is anything else
+        (then `feed` it)."""
+        if self._buf or self._step is not _MessageReader._read_head or self._max_headers != MAX_HEADERS:
+            return None
+        if data[-4:] != b"\r\n\r\n":
+            return None
+        # A known head never holds a blank line, so data that is one plus CRLF is exactly one request.
+        started = _KNOWN_REQUEST_HEADS.get(data[:-2].decode("latin-1"))
+        if started is None or started.framing is not Framing.NONE:
+            return None
+        self._keep_alive = started.keep_alive
+        if not started.keep_alive:
+            self._finish()
+        return started
+
     def feed_eof(self) -> list[Event]:
         """The client closed its side. Between requests that is the normal end ([]); inside one it is a
         Rejected(400) that nobody will read, but the relay must not complete the request upstream."""
@@ -334,6 +354,30 @@ class ResponseReader(_MessageReader):
         if isinstance(head, ResponseStarted):
             self._keep_alive = head.keep_alive
             self._start_body(head.framing, head.content_length, events)
+
+    def take_known(self, data: bytes) -> tuple[ResponseStarted, bytes] | None:
+        """`feed` for the commonest answer, in one step: `data` is exactly one whole response (a head read
+        before, then all of its Content-Length body, or no body), first bytes of a fresh reader. Returns the
+        head and the body and leaves the reader finished as `feed` would; None when `data` is anything else
+        (then `feed` it)."""
+        if self._buf or self._step is not _MessageReader._read_head or self._max_headers != MAX_HEADERS:
+            return None
+        end = data.find(b"\r\n\r\n")
+        known = _KNOWN_RESPONSE_HEADS.get(self._method)
+        if end < 0 or known is None:
+            return None
+        head = known.get(data[: end + 2].decode("latin-1"))
+        if type(head) is not ResponseStarted:
+            return None
+        body = data[end + 4 :]
+        framing = head.framing
+        if not (framing is Framing.LENGTH and head.content_length == len(body)) and not (
+            framing is Framing.NONE and not body
+        ):
+            return None
+        self._keep_alive = head.keep_alive
+        self._finish()
+        return head, body
 
     def feed_eof(self) -> list[Event]:
         """The upstream closed: the end of a close-delimited body; anywhere else a truncated answer (502)."""

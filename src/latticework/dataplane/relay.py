@@ -146,7 +146,13 @@ class _ClientConnection(ForwardingConnection):
 
     def data_received(self, data: bytes) -> None:
         self.last_read = time.monotonic()
-        self.events.extend(self.requests.feed(data))
+        events = self.events
+        started = self.requests.take_known(data) if self.flight is None and not events else None
+        if started is not None:  # a repeated bodiless request in one read: the reader's events without the reader
+            events.append(started)
+            events.append(http1.ENDED)
+        else:
+            events.extend(self.requests.feed(data))
         self._pump()
 
     def eof_received(self) -> bool:
