@@ -94,7 +94,7 @@ class Forwarding:
 
 Decision = Refusal | FixedReply | Forwarding
 _MISSING = object()
-_MAX_MEMO = 8192  # remembered rule choices and routes per snapshot
+_MAX_MEMO = 8192  # remembered rule choices and routes per snapshot; keys are tagged "rule", "route", "targets"
 
 HealthyTargets = Callable[[TargetGroupView], frozenset[str]]  # target keys ("id:port") that are healthy now
 
@@ -131,7 +131,7 @@ def _rule(snapshot: Snapshot, listener: ListenerView, head: RequestHead) -> Rule
     """`select_rule`, remembered per snapshot by what the listener's rules look at: the method, the path and
     the values of the headers they name. A repeated request skips the walk; the memo dies with the snapshot."""
     names = listener.rule_headers
-    key: tuple[str | None, ...] = (listener.arn, head.method, head.path)
+    key: tuple[str | None, ...] = ("rule", listener.arn, head.method, head.path)
     if names:
         key += tuple(map(head.headers.get, names))
     memo = snapshot.memo
@@ -165,7 +165,7 @@ def _forward(
     if access is not OPEN:
         return Forwarding(service, listener, group, target, network_arn, access)
     # Without an identity a forwarding is a function of where it goes: one object per route, not per request.
-    key = (listener.arn, group.id, target.key, network_arn)
+    key = ("route", listener.arn, group.id, target.key, network_arn)
     memo = snapshot.memo
     forwarding = memo.get(key)
     if forwarding is None:
@@ -177,7 +177,7 @@ def _forward(
 def _candidates(memo: dict[object, object], group: TargetGroupView, healthy: frozenset[str]) -> tuple[TargetView, ...]:
     """The targets round robin walks (`choose_target`): the healthy ones that are not DRAINING, or all that
     are not DRAINING when none is healthy (fail-open). Remembered per group and health view."""
-    key = (group.id, "targets")
+    key = ("targets", group.id)
     seen = memo.get(key)
     if seen is not None and seen[0] is healthy:  # type: ignore[index]
         return seen[1]  # type: ignore[index, no-any-return]
