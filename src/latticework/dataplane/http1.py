@@ -1,7 +1,9 @@
 """HTTP/1.1 message reading and head writing for the relay, strict per RFC 9112: sans-IO (bytes in, events out).
 
 Owns `RequestReader` (client side: requests, pipelined keep-alive), `ResponseReader` (upstream side: 1xx
-interim responses, framing per RFC 9112 6.3), their events, and the head/chunk writers. No I/O, no clock.
+interim responses, framing per RFC 9112 6.3), the memo of whole heads, and the head/chunk writers; the events and
+the grammar of heads (start lines, field blocks, framing, the caches of validated lines) are `http1_grammar`'s,
+re-exported here. No I/O, no clock.
 
 Pure Python rather than httptools (llhttp), chosen by measuring both (bench/http1.py, bench/README.md). llhttp
 refuses methods outside its fixed table (`FOO / HTTP/1.1`; Lattice rules match custom methods), so a second
@@ -11,10 +13,11 @@ And it does not pay: the Python work of turning its callbacks into these events 
 index) costs more than this reader on lines it has seen before (an 8-field head: 5.0 µs through llhttp with
 the checks above still missing, 3.2 µs here), and saves ~2 µs only on heads whose every line is new.
 
-Here a head is decoded once (latin-1, so obs-text round-trips); each start and field line seen before is a dict
-look-up (`_KNOWN_FIELDS` and friends), new ones are validated by one regex pass and split; the rest is dict
-look-ups and cached checks. Events are NamedTuples, not frozen dataclasses: as immutable, built 4x faster (0.5
-vs 2.1 µs).
+Here a head is decoded once (latin-1, so obs-text round-trips); a whole head seen before is one dict look-up
+(`_KNOWN_REQUEST_HEADS`, `_KNOWN_RESPONSE_HEADS`), and so, without even the reader's steps, is a read that is
+exactly one such message (`take_known`); otherwise each start and field line seen before is a dict look-up
+(`http1_grammar._KNOWN_FIELDS` and friends), new ones are validated by one regex pass and split.
+Events are NamedTuples, not frozen dataclasses: as immutable, built 4x faster (0.5 vs 2.1 µs).
 
 Policy (strict where RFC 9112 leaves a choice; Lattice answers 400 to malformed requests):
 - A head (start line, fields, blank line) is at most `max_head_bytes` (60 KB) with at most `max_headers` (100)
