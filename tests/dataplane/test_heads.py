@@ -169,9 +169,9 @@ def test_a_value_from_config_that_would_split_the_head_is_refused() -> None:
     head = RequestHead("POST", "/", "orders.example.com", 80, "http", started.header_map, "", started.headers)
     bad = VpcView("vpc-x\r\nx-injected: 1", "arn:aws:ec2:us-west-2:1:vpc/vpc-x", ACCOUNT, NETWORK)
     forwarding = Forwarding(SERVICE, LISTENER, GROUPS[0], TargetView("10.0.0.1", 80, "HEALTHY"), NETWORK, OPEN)
-    with pytest.raises(ValueError, match="CR, LF or NUL"):
+    with pytest.raises(ValueError, match="CR or LF"):
         heads.target_request_head(started, "/", head, forwarding, bad, "10.0.0.9", "rid")
     answer = http1.ResponseReader("GET").feed(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")[0]
     assert type(answer) is http1.ResponseStarted
-    with pytest.raises(ValueError, match="CR, LF or NUL"):
+    with pytest.raises(ValueError, match="CR or LF"):
         heads.client_response_head(answer, "rid", (("set-cookie", "a\nb"),), True)

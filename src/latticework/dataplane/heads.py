@@ -7,7 +7,8 @@ head repeats: the caller's fields on a keep-alive connection, the Lattice fields
 network, target group, VPC, port), a target's answer within one second (only Date moves). So each piece is
 text remembered by what determines it, and per request only the request ID, the caller's address and the
 start line are formatted. Pure: no I/O, no clock. Every remembered piece comes from parsed fields (which the
-reader refused if they held CR, LF or NUL) or from config; a piece from config is checked once when it is built.
+reader refused if they held CR, LF or NUL) or from config; every piece is checked (`http1.field_lines`) once, when
+it is built.
 """
 
 from __future__ import annotations
@@ -56,13 +57,13 @@ def target_request_head(
     """The head for the target, and whether the body goes re-chunked (the caller's was chunked)."""
     caller = _caller_fields.get(started.headers)
     if caller is None:
-        caller = _remember(_caller_fields, started.headers, _fields(_kept(head.headers)))
+        caller = _remember(_caller_fields, started.headers, http1.field_lines(_kept(head.headers)))
     service, network, group = forwarding.service.arn, forwarding.network_arn, forwarding.target_group.arn
     key = (service, network, group, vpc.arn, vpc.id, str(head.port), head.scheme)
     route = _route_fields.get(key)
     if route is None:
-        route = _remember(_route_fields, key, _checked_fields(lattice_route_headers(head, forwarding, vpc)))
-    extra = _checked_fields(identity_headers(forwarding.access)) if forwarding.access.principal else ""
+        route = _remember(_route_fields, key, http1.field_lines(lattice_route_headers(head, forwarding, vpc)))
+    extra = http1.field_lines(identity_headers(forwarding.access)) if forwarding.access.principal else ""
     chunked = started.framing is http1.Framing.CHUNKED
     if chunked:
         extra += "transfer-encoding: chunked\r\n"
@@ -88,7 +89,7 @@ def client_response_head(
     if known is None:
         known = _remember(_answer_fields, key, _answer_prefix(started))
     prefix, chunked = known
-    tail = _checked_fields(extra) if extra else ""
+    tail = http1.field_lines(extra) if extra else ""
     if not keep_alive:
         tail += "connection: close\r\n"
     return f"{prefix}x-amzn-requestid: {request_id}\r\n{tail}\r\n".encode("latin-1"), chunked
@@ -103,25 +104,11 @@ def _answer_prefix(started: http1.ResponseStarted) -> tuple[str, bool]:
         fields.append(("transfer-encoding", "chunked"))
         chunked = True
     reason = started.reason or reason_phrase(started.status)
-    return f"HTTP/1.1 {started.status} {reason}\r\n" + _fields(fields), chunked
+    return http1.field_lines(fields, f"HTTP/1.1 {started.status} {reason}"), chunked
 
 
 def _kept(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     return [(name, value) for name, value in headers.items() if forwardable(name) and name not in HOP_BY_HOP]
-
-
-def _fields(fields: Iterable[tuple[str, str]]) -> str:
-    return "".join(f"{name}: {value}\r\n" for name, value in fields)
-
-
-def _checked_fields(fields: Iterable[tuple[str, str]]) -> str:
-    """`_fields` of fields from config or a caller's identity: every CR and LF must be one that ends a line of
-    ours (a value carrying one would split the head), and no NUL."""
-    listed = list(fields)
-    text = _fields(listed)
-    if text.count("\n") != len(listed) or text.count("\r") != len(listed) or "\0" in text:
-        raise ValueError("CR, LF or NUL inside a header field")
-    return text
 
 
 _K = TypeVar("_K")

@@ -75,6 +75,7 @@ __all__ = [
     "encode_last_chunk",
     "encode_request_head",
     "encode_response_head",
+    "field_lines",
 ]
 
 ENDED = _ENDED  # the MessageEnded of a message without trailers (events are immutable: one object serves all)
@@ -401,15 +402,23 @@ END_CHUNK = b"0\r\n\r\n"  # the last chunk, without trailers
 
 
 def _encode_head(start_line: str, headers: Iterable[tuple[str, str]]) -> bytes:
-    lines = [start_line]
-    for name, value in headers:  # a plain loop and one join: measured 25% cheaper than a join of f-strings
+    return field_lines(headers, start_line).encode("latin-1") + b"\r\n"
+
+
+def field_lines(fields: Iterable[tuple[str, str]], start_line: str | None = None) -> str:
+    """`name: value` lines, each ending CRLF (after `start_line`, when given); ValueError when a name, value or
+    the start line holds CR or LF, which would split the head (request/response splitting)."""
+    lines = [] if start_line is None else [start_line]
+    for name, value in fields:  # a plain loop and one join: measured 25% cheaper than a join of f-strings
         lines.append(f"{name}: {value}")
-    lines.append("\r\n")  # joined with CRLF: the last field's CRLF, then the blank line
+    if not lines:
+        return ""
+    lines.append("")  # joined with CRLF: the last line's CRLF
     text = "\r\n".join(lines)
-    # Every CR and LF must be one of ours: a value carrying one would split the head (request/response splitting).
-    if text.count("\n") != len(lines) or text.count("\r") != len(lines):
+    # Every CR and LF must be one of ours.
+    if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
         raise ValueError("CR or LF inside a start line or header field")
-    return text.encode("latin-1")
+    return text
 
 
 def encode_request_head(method: str, target: str, headers: Iterable[tuple[str, str]]) -> bytes:
