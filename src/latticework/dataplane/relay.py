@@ -215,7 +215,7 @@ class _ClientConnection(ForwardingConnection):
         snapshot = relay.snapshot()  # the one config this request is decided on, start to end
         vpc = snapshot.vpcs.get(self.vpc_id)
         target = started.target
-        absolute = target[:1] != "/" and is_absolute(target)
+        absolute = is_absolute(target)
         version, cipher = self.tls
         # requestPath is the path and query as the target sees them, whatever form the client used.
         trace = Trace(time.time(), vpc, self.source, started.method, origin_form(target) if absolute else target,
@@ -253,8 +253,7 @@ class _ClientConnection(ForwardingConnection):
             path, _, query = target.partition("?")
             if self.tunnel_port is not None:
                 port = self.tunnel_port
-        header_map = started.header_map
-        return RequestHead(started.method, path, host, port, self.scheme, header_map, query, started.headers,
+        return RequestHead(started.method, path, host, port, self.scheme, started.header_map, query, started.headers,
                            self.source[0], received_at)  # fmt: skip
 
     def _local_answer(self, decision: Decision, trace: Trace) -> tuple[int, str]:
