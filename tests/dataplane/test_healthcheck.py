@@ -540,6 +540,34 @@ def test_first_checks_of_many_targets_are_spread() -> None:
     assert max(firsts) - min(firsts) > 0.02  # spread over up to 2 s x SCALE = 80 ms, not all at once
 
 
+class _SwallowingChecker(HealthChecker):
+    """A check that swallows its cancel and returns, as asyncio.wait_for can on Python 3.11 when the cancel
+    lands while the awaited check completes."""
+
+    async def _check(self, checked: Any) -> Any:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(5)  # a check still in flight when stop() comes
+        return CheckPassed()
+
+
+def test_stop_ends_every_check_loop_even_when_a_cancel_is_swallowed() -> None:
+    async def scenario() -> None:
+        checker = _SwallowingChecker(
+            lambda: Config(view([target(1), target(2)])).current,
+            lambda g, t: (t.id, t.port or 0),
+            MemoryHealthSink(),
+            interval_scale=SCALE,
+            poll_seconds=0.02,
+        )
+        task = asyncio.create_task(checker.run())
+        await asyncio.sleep(0.5)  # both first checks have started (they are spread over 2 s x SCALE)
+        checker.stop()
+        await asyncio.wait_for(task, 2)  # before the fix: the loop that lost its cancel ran on, and this timed out
+        assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    asyncio.run(scenario())
+
+
 def test_groups_without_checks_count_every_target_but_draining_as_healthy_and_are_never_checked() -> None:
     async def scenario() -> None:
         server = await HttpTarget(200).start()

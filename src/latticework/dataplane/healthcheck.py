@@ -231,22 +231,23 @@ class HealthChecker:
         """Stop checking a target. If it is still registered (its group stopped being checked: disabled or no
         longer used), record it INITIAL again, so checks start afresh if they resume, as a new target's do."""
         watched = self._groups[group_id].pop(key)
-        if watched.task is not None:
-            watched.task.cancel()
+        _retire(watched)
         if target is None or target.status == TargetStatus.DRAINING:
             return  # deregistered: the control plane owns its status now
         if (watched.health.status, watched.health.reason) != (TargetStatus.INITIAL, None):
             self._record(group_id, target, TargetHealth())
 
     def _start(self, watched: _Watched) -> None:
-        if watched.task is not None:
-            watched.task.cancel()
+        _retire(watched)
         watched.task = asyncio.get_running_loop().create_task(self._check_forever(watched))
 
     async def _check_forever(self, watched: _Watched) -> None:
         config = watched.checked.config
         delay = self._rng.uniform(0.0, min(config.interval, _FIRST_CHECK_SPREAD)) * self._scale
-        while True:
+        this = asyncio.current_task()
+        # Until this task is retired. Not `while True`: on Python 3.11 asyncio.wait_for (in probe) can swallow a
+        # cancel that lands as its check completes, and the loop would then outlive stop() (seen under load).
+        while watched.task is this:
             await asyncio.sleep(delay)
             started = self._clock()
             try:
@@ -286,12 +287,20 @@ class HealthChecker:
 
     async def _cancel_all(self) -> None:
         tasks = [w.task for keys in self._groups.values() for w in keys.values() if w.task is not None]
-        for task in tasks:
-            task.cancel()
+        for keys in self._groups.values():
+            for watched in keys.values():
+                _retire(watched)
         await asyncio.gather(*tasks, return_exceptions=True)
         self._groups.clear()
         self._healthy.clear()
         self._seen = None
+
+
+def _retire(watched: _Watched) -> None:
+    """End a target's check loop: cancel its task, and unhook it so the loop ends even if the cancel is lost."""
+    task, watched.task = watched.task, None
+    if task is not None:
+        task.cancel()
 
 
 # -- one check --------------------------------------------------------------------------------------------------
