@@ -81,9 +81,10 @@ class ServiceSupervisor:
 
     async def stop(self) -> None:
         """Stop every task this server runs (deregistered, SIGTERM, SIGKILL after 5 s) and record them stopped."""
-        if self.loop is not None:
-            self.loop.cancel()
-            await asyncio.gather(self.loop, return_exceptions=True)
+        loop, self.loop = self.loop, None  # `_run` ends at its next turn even if the cancel below is lost
+        if loop is not None:
+            loop.cancel()
+            await asyncio.gather(loop, return_exceptions=True)
         arns = list(self.live)
         for arn in arns:
             self._deregister(self._record(arn))
@@ -102,7 +103,10 @@ class ServiceSupervisor:
             self._finish(record, live, "Task stopped: the Latticework server running it shut down.", requested=True)
 
     async def _run(self) -> None:
-        while True:
+        this = asyncio.current_task()
+        # Until stop() unhooks it. Not `while True`: on Python 3.11 asyncio.wait_for (task port probes in tick) can
+        # swallow a cancel that lands as it completes, and stop() would then wait for this loop for ever.
+        while self.loop is this:
             try:
                 await self.tick(time.time())
             except Exception:
