@@ -17,7 +17,7 @@ What runs (everything on 127.0.0.1, free ports, a temp dir that is removed at th
 What is measured (the proxy's CPU per request, from /proc, is printed with every throughput run: the machine
 is shared, and req/s moves much more between runs than CPU per request does):
 1. HTTP req/s: `wrk -t1 -c32 -d5s` through each proxy, alternating rounds, best round each, with a third
-   contender for scale, bench/floor_proxy.py (a featureless Python relay: the floor under ours); in two layouts:
+   contender for scale, bench/_floor_proxy.py (a featureless Python relay: the floor under ours); in two layouts:
    pinned as in ../shared/reference/peers-and-performance.md 4.3 (the proxy under test alone on CPU 0, wrk and
    the backend on the other cores: each proxy gets one core, as "one worker each" means), then (1u) every
    process on every core, where a proxy's throughput also depends on how much CPU it leaves wrk and the backend.
@@ -649,7 +649,7 @@ class Setup:
     report: Report
     nginx_pid: int
     backend_pid: int
-    floor_port: int = 0  # bench/floor_proxy.py, the featureless Python relay (0: not running)
+    floor_port: int = 0  # bench/_floor_proxy.py, the featureless Python relay (0: not running)
     floor_pid: int = 0
 
     @property
@@ -714,7 +714,7 @@ def _measure_http_layout(s: Setup, layout: str, others: set[int] | None, label: 
     if "floor" in best:
         floor, floor_cpu = best["floor"]
         s.report.add(
-            f"{label}f. the floor (bench/floor_proxy.py: Python, no features) req/s, CPU per request",
+            f"{label}f. the floor (bench/_floor_proxy.py: Python, no features) req/s, CPU per request",
             f"{floor.rps:.0f}, {floor_cpu.total_us(floor.requests):.0f} us",
             f"{peer.rps:.0f}",
             f"{floor.rps / peer.rps:.2f}",
@@ -1178,14 +1178,14 @@ def running(args: argparse.Namespace) -> Iterator[Setup]:
             floor = subprocess.Popen(
                 [
                     sys.executable,
-                    str(Path(__file__).with_name("floor_proxy.py")),
+                    str(Path(__file__).with_name("_floor_proxy.py")),
                     str(floor_port),
                     str(backend_ports[0]),
                 ],
                 stderr=subprocess.PIPE,
             )
             stops.append(lambda: stop_process(floor, 5))
-            wait_for_port(floor_port, floor, "bench/floor_proxy.py")
+            wait_for_port(floor_port, floor, "bench/_floor_proxy.py")
             setup = Setup(
                 args,
                 tmp,

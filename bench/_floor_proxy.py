@@ -7,7 +7,7 @@ log, no metrics, no checks. As reference section 4.3's "asyncio Protocol + httpt
 when every feature is taken away, so the distance from it to Latticework is the cost of the features, and from
 it to nginx the cost of Python and its event loop. Never use it for anything else.
 
-    .venv/bin/python bench/floor_proxy.py LISTEN_PORT BACKEND_PORT
+    .venv/bin/python bench/_floor_proxy.py LISTEN_PORT BACKEND_PORT
 """
 
 from __future__ import annotations
