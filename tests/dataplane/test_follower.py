@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
+
+import pytest
 
 from latticework.control.store import Record
 from latticework.control.store.sqlite import SqliteStore
+from latticework.dataplane import follower as follower_module
 from latticework.dataplane.follower import ConfigFollower
 
 
@@ -67,3 +71,66 @@ def test_the_last_snapshot_keeps_serving_when_the_store_fails() -> None:
     store.config_version = broken  # type: ignore[method-assign]
     assert follower.refresh() is False
     assert follower.snapshot is before and follower.healthy_store is False
+
+
+# -- the collector around a recompile ----------------------------------------------------------------------------
+
+
+def _bump(store: SqliteStore, n: int) -> None:
+    """A config change: one more service record."""
+    record = _service(settles_at=0)
+    record.id, record.arn = f"svc-{n}", f"arn:svc-{n}"
+    with store.transaction() as tx:
+        tx.put(record)
+
+
+def test_a_recompile_runs_without_the_collector_then_freezes_what_lives_and_now_and_then_unfreezes() -> None:
+    """The collector is paused while a snapshot is read and compiled, enabled again after; what is alive then
+    is frozen (no full collection walks the snapshot); every _UNFREEZE_EVERY-th recompile unfreezes instead."""
+    store, clock = SqliteStore(":memory:"), Clock()
+    follower = ConfigFollower(store, clock)
+    seen: list[bool] = []
+    read_all = store.read_all
+
+    def observed(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return read_all(*args)
+
+    store.read_all = observed  # type: ignore[method-assign]
+    try:
+        counts = []
+        for n in range(follower_module._UNFREEZE_EVERY):
+            _bump(store, n)
+            assert follower.refresh() is True
+            assert gc.isenabled()
+            counts.append(gc.get_freeze_count())
+        assert seen == [False] * follower_module._UNFREEZE_EVERY
+        assert all(count > 0 for count in counts[:-1]) and counts[-1] == 0
+    finally:
+        gc.unfreeze()
+
+
+def test_the_collector_is_enabled_again_when_reading_or_compiling_fails() -> None:
+    store, clock = SqliteStore(":memory:"), Clock()
+    follower = ConfigFollower(store, clock)
+    _bump(store, 1)
+
+    def broken(*_: Any) -> Any:
+        raise OSError("store is gone")
+
+    store.read_all = broken  # type: ignore[method-assign]
+    assert follower.refresh() is False
+    assert gc.isenabled()
+    del store.read_all
+    original = follower_module.compile_snapshot
+
+    def failing(*_: Any) -> Any:
+        raise ValueError("cannot compile")
+
+    follower_module.compile_snapshot = failing  # type: ignore[assignment]
+    try:
+        with pytest.raises(ValueError, match="cannot compile"):
+            follower.refresh()
+        assert gc.isenabled()
+    finally:
+        follower_module.compile_snapshot = original  # type: ignore[assignment]
