@@ -1,4 +1,4 @@
-"""Small pure helpers on the relay's hot path: request IDs, request-target forms, reason phrases.
+"""Small pure helpers on the relay's hot path: request IDs, request-target forms, reason phrases, bounded memos.
 
 Kept apart from `relay` so they can be tested and timed without an event loop. No I/O, no clock reads, no
 asyncio (request IDs are seeded from `os.urandom` once per process, which is not a clock).
@@ -10,9 +10,13 @@ import os
 import random
 from functools import lru_cache
 from http import HTTPStatus
+from typing import TypeVar
 from urllib.parse import urlsplit
 
-__all__ = ["host_and_port", "is_absolute", "new_request_id", "origin_form", "reason_phrase"]
+__all__ = ["host_and_port", "is_absolute", "new_request_id", "origin_form", "reason_phrase", "remember"]
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 # Request IDs come from a Mersenne Twister seeded once per process from os.urandom (re-seeded in a forked
 # child, so workers never share a sequence): a getrandom() syscall per request cost more than the rest of the
@@ -62,3 +66,12 @@ def reason_phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
+
+
+def remember(memo: dict[_K, _V], key: _K, value: _V, limit: int) -> _V:
+    """`memo[key] = value`, returned; a memo holding `limit` entries starts over first (a bound on memory, and
+    on what odd traffic costs). The relay's memos of pure results (heads, lines, routes) all keep this way."""
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+    return value

@@ -24,6 +24,7 @@ from pathlib import PurePath, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from latticework.dataplane._fastpath import remember
 from latticework.dataplane.access import OPEN, Access, identity_tags
 from latticework.dataplane.decide import Forwarding
 from latticework.dataplane.snapshot import ServiceView, VpcView
@@ -280,11 +281,8 @@ def _route(decision: Any, vpc: VpcView | None) -> tuple[Any, VpcView | None, str
     )  # fmt: skip
     middle = _service_segment(service.arn if service else None, vpc.id if vpc else None)
     tail = _NO_CALLER if principal is None else _caller_segment(principal.arn, identity_tags(principal), *_NO_X509)
-    if len(_ROUTES) >= _MAX_ROUTES:
-        _ROUTES.clear()
     route = (decision, vpc, f'{{{head},"sourceIpPort":', f',{middle},"startTime":', f",{tail}}}\n")
-    _ROUTES[id(decision), id(vpc)] = route
-    return route
+    return remember(_ROUTES, (id(decision), id(vpc)), route, _MAX_ROUTES)
 
 
 def _line(

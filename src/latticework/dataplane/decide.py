@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from latticework.dataplane._fastpath import remember
 from latticework.dataplane.access import OPEN, Access, check_access, identity_headers
 from latticework.dataplane.routing import (
     FixedResponse,
@@ -138,7 +139,7 @@ def _rule(snapshot: Snapshot, listener: ListenerView, head: RequestHead) -> Rule
     found = memo.get(key, _MISSING)
     if found is _MISSING:
         found = select_rule(listener.rules, head.method, head.path, head.headers)
-        _remember(memo, key, found)
+        remember(memo, key, found, _MAX_MEMO)
     return found  # type: ignore[return-value]
 
 
@@ -170,7 +171,7 @@ def _forward(
     forwarding = memo.get(key)
     if forwarding is None:
         forwarding = Forwarding(service, listener, group, target, network_arn, OPEN)
-        _remember(memo, key, forwarding)
+        remember(memo, key, forwarding, _MAX_MEMO)
     return forwarding  # type: ignore[return-value]
 
 
@@ -184,14 +185,8 @@ def _candidates(memo: dict[object, object], group: TargetGroupView, healthy: fro
     serving = [t for t in group.targets if t.status != "DRAINING"]
     walked = set(round_robin_candidates([t.key for t in serving], healthy))
     found = tuple(t for t in serving if t.key in walked)
-    _remember(memo, key, (healthy, found))
+    remember(memo, key, (healthy, found), _MAX_MEMO)
     return found
-
-
-def _remember(memo: dict[object, object], key: object, value: object) -> None:
-    if len(memo) >= _MAX_MEMO:
-        memo.clear()  # a bound on memory whatever the traffic (paths with IDs in them)
-    memo[key] = value
 
 
 def upstream_headers(

@@ -14,10 +14,9 @@ it is built.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
 
 from latticework.dataplane import http1
-from latticework.dataplane._fastpath import reason_phrase
+from latticework.dataplane._fastpath import reason_phrase, remember
 from latticework.dataplane.access import identity_headers
 from latticework.dataplane.decide import Forwarding, RequestHead, forwardable, lattice_route_headers
 from latticework.dataplane.snapshot import VpcView
@@ -57,12 +56,14 @@ def target_request_head(
     """The head for the target, and whether the body goes re-chunked (the caller's was chunked)."""
     caller = _caller_fields.get(started.headers)
     if caller is None:
-        caller = _remember(_caller_fields, started.headers, http1.field_lines(_kept(head.headers)))
+        caller = remember(_caller_fields, started.headers, http1.field_lines(_kept(head.headers)), _MAX_PIECES)
     service, network, group = forwarding.service.arn, forwarding.network_arn, forwarding.target_group.arn
     key = (service, network, group, vpc.arn, vpc.id, str(head.port), head.scheme)
     route = _route_fields.get(key)
     if route is None:
-        route = _remember(_route_fields, key, http1.field_lines(lattice_route_headers(head, forwarding, vpc)))
+        route = remember(
+            _route_fields, key, http1.field_lines(lattice_route_headers(head, forwarding, vpc)), _MAX_PIECES
+        )
     extra = http1.field_lines(identity_headers(forwarding.access)) if forwarding.access.principal else ""
     chunked = started.framing is http1.Framing.CHUNKED
     if chunked:
@@ -87,7 +88,7 @@ def client_response_head(
     key = (started.status, started.reason, started.headers, started.framing, started.content_length)
     known = _answer_fields.get(key)
     if known is None:
-        known = _remember(_answer_fields, key, _answer_prefix(started))
+        known = remember(_answer_fields, key, _answer_prefix(started), _MAX_PIECES)
     prefix, chunked = known
     tail = http1.field_lines(extra) if extra else ""
     if not keep_alive:
@@ -109,14 +110,3 @@ def _answer_prefix(started: http1.ResponseStarted) -> tuple[str, bool]:
 
 def _kept(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     return [(name, value) for name, value in headers.items() if forwardable(name) and name not in HOP_BY_HOP]
-
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-def _remember(memo: dict[_K, _V], key: _K, value: _V) -> _V:
-    if len(memo) >= _MAX_PIECES:
-        memo.clear()
-    memo[key] = value
-    return value

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from latticework.dataplane._fastpath import remember
 from latticework.dataplane.http1_grammar import (
     _CHUNK_LINE,
     _ENDED,
@@ -52,7 +53,6 @@ from latticework.dataplane.http1_grammar import (
     _parse_fields,
     _parse_request_head,
     _parse_response_head,
-    _remember,
 )
 
 __all__ = [
@@ -85,6 +85,7 @@ MAX_CHUNK_LINE = 4096  # a chunk-size line with its extensions; longer is refuse
 # check, one API call in a loop; a target's answers differ in Date once a second); signed requests never do, and
 # cost one missed look-up. Heads up to _MAX_KNOWN_HEAD characters, with the default field limit.
 _MAX_KNOWN_HEAD = 2048
+_MAX_KNOWN_HEADS = 4096
 _KNOWN_REQUEST_HEADS: dict[str, RequestStarted] = {}
 _KNOWN_RESPONSE_HEADS: dict[str, dict[str, ResponseStarted | InterimResponse]] = {}  # by request method
 
@@ -293,7 +294,7 @@ class RequestReader(_MessageReader):
         if started is None:
             started = _parse_request_head(text, self._max_headers)
             if self._max_headers == MAX_HEADERS and len(text) <= _MAX_KNOWN_HEAD:
-                _remember(_KNOWN_REQUEST_HEADS, text, started)
+                remember(_KNOWN_REQUEST_HEADS, text, started, _MAX_KNOWN_HEADS)
         events.append(started)
         self._keep_alive = started.keep_alive
         if started.framing is Framing.NONE:  # the common GET: ended here, without the framing dispatch
@@ -353,7 +354,7 @@ class ResponseReader(_MessageReader):
                     known = (
                         _KNOWN_RESPONSE_HEADS.setdefault(self._method, {}) if len(_KNOWN_RESPONSE_HEADS) < 64 else {}
                     )
-                _remember(known, text, head)
+                remember(known, text, head, _MAX_KNOWN_HEADS)
         events.append(head)
         if isinstance(head, ResponseStarted):
             self._keep_alive = head.keep_alive
