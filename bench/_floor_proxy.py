@@ -19,32 +19,13 @@ import httptools
 import uvloop
 
 
-class Upstream(asyncio.Protocol):
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.chunks: list[bytes] = []
+class _Side(asyncio.Protocol):
+    """One connection: bytes collected until httptools says a message is complete, then `message(bytes)`."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.chunks.append(data)
-        self.parser.feed_data(data)
-
-    def on_message_complete(self) -> None:
-        answer, self.chunks = b"".join(self.chunks), []
-        self.client.transport.write(answer)
-        self.parser = httptools.HttpResponseParser(self)
-
-
-class Client(asyncio.Protocol):
-    def __init__(self, backend: int) -> None:
-        self.backend = backend
+    def __init__(self, parser: type[httptools.HttpRequestParser | httptools.HttpResponseParser]) -> None:
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.upstream: Upstream | None = None
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser_type = parser
+        self.parser = parser(self)
         self.chunks: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -55,11 +36,34 @@ class Client(asyncio.Protocol):
         self.parser.feed_data(data)
 
     def on_message_complete(self) -> None:
-        request, self.chunks = b"".join(self.chunks), []
+        whole, self.chunks = b"".join(self.chunks), []
+        self.parser = self.parser_type(self)
+        self.message(whole)
+
+    def message(self, data: bytes) -> None:
+        raise NotImplementedError
+
+
+class Upstream(_Side):
+    def __init__(self, client: Client) -> None:
+        super().__init__(httptools.HttpResponseParser)
+        self.client = client
+
+    def message(self, data: bytes) -> None:
+        self.client.transport.write(data)
+
+
+class Client(_Side):
+    def __init__(self, backend: int) -> None:
+        super().__init__(httptools.HttpRequestParser)
+        self.backend = backend
+        self.upstream: Upstream | None = None
+
+    def message(self, data: bytes) -> None:
         if self.upstream is not None and self.upstream.transport is not None:
-            self.upstream.transport.write(request)
+            self.upstream.transport.write(data)
         else:
-            asyncio.get_running_loop().create_task(self._connect(request))
+            asyncio.get_running_loop().create_task(self._connect(data))
 
     async def _connect(self, request: bytes) -> None:
         loop = asyncio.get_running_loop()
