@@ -35,6 +35,7 @@ from dataplane import (
     create_vpc,
     fixed,
     free_port,
+    ip_group,
     metered,
     nginx_backend_block,
     nginx_proxy_block,
@@ -113,10 +114,7 @@ def topology(server: Latticework, ports: tuple[int, int]) -> tuple[str, str, str
     api.call("POST", "/servicenetworkvpcassociations", {"serviceNetworkIdentifier": network, "vpcIdentifier": vpc})
 
     def group(name: str, port: int) -> str:
-        config = {"port": port, "protocol": "HTTP", "vpcIdentifier": vpc}
-        tg = api.call("POST", "/targetgroups", {"name": name, "type": "IP", "config": config})["id"]
-        api.call("POST", f"/targetgroups/{tg}/registertargets", {"targets": [{"id": "127.0.0.1", "port": port}]})
-        return str(tg)
+        return ip_group(api.call, vpc, name, port)
 
     plain = service(api, network, "plain", (group("plain-a", ports[0]), group("plain-b", ports[1])), auth=False)
     secured = service(api, network, "secured", (group("secured-a", ports[0]), group("secured-b", ports[1])), auth=True)

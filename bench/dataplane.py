@@ -369,13 +369,8 @@ def build_topology(server: Latticework, backend_ports: tuple[int, int], fillers:
     network = api.call("POST", "/servicenetworks", {"name": "bench-net"})["id"]
     api.call("POST", "/servicenetworkvpcassociations", {"serviceNetworkIdentifier": network, "vpcIdentifier": vpc})
 
-    def group(name: str, port: int) -> str:
-        config = {"port": port, "protocol": "HTTP", "vpcIdentifier": vpc}
-        tg = api.call("POST", "/targetgroups", {"name": name, "type": "IP", "config": config})["id"]
-        api.call("POST", f"/targetgroups/{tg}/registertargets", {"targets": [{"id": "127.0.0.1", "port": port}]})
-        return str(tg)
-
-    groups = (group("bench-a", backend_ports[0]), group("bench-b", backend_ports[1]))
+    a, b = backend_ports
+    groups = (ip_group(api.call, vpc, "bench-a", a), ip_group(api.call, vpc, "bench-b", b))
     service = api.call("POST", "/services", {"name": "bench"})
     for protocol in ("HTTP", "HTTPS"):
         listener = api.call(
@@ -390,7 +385,7 @@ def build_topology(server: Latticework, backend_ports: tuple[int, int], fillers:
     destination = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:bench"
     api.call("POST", "/accesslogsubscriptions", {"resourceIdentifier": service["id"], "destinationArn": destination})
 
-    shift_groups = (group("shift-a", backend_ports[0]), group("shift-b", backend_ports[1]))
+    shift_groups = (ip_group(api.call, vpc, "shift-a", a), ip_group(api.call, vpc, "shift-b", b))
     shift = api.call("POST", "/services", {"name": "shift"})
     shift_listener = api.call(
         "POST",
@@ -411,6 +406,14 @@ def build_topology(server: Latticework, backend_ports: tuple[int, int], fillers:
         shift_groups=shift_groups,
         services=2 + fillers,
     )
+
+
+def ip_group(call: Callable[[str, str, dict[str, Any]], Any], vpc: str, name: str, port: int) -> str:
+    """An IP target group in `vpc` with one target, 127.0.0.1:`port` (a backend of the benchmarks)."""
+    config = {"port": port, "protocol": "HTTP", "vpcIdentifier": vpc}
+    group = call("POST", "/targetgroups", {"name": name, "type": "IP", "config": config})["id"]
+    call("POST", f"/targetgroups/{group}/registertargets", {"targets": [{"id": "127.0.0.1", "port": port}]})
+    return str(group)
 
 
 def create_vpc(server: Latticework) -> str:

@@ -27,6 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from dataplane import ip_group  # the benchmarks' own helpers, beside this file
+
 ACCOUNT, REGION = "000000000000", "us-west-2"
 RESPONSE = (
     b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Fri, 04 Dec 2026 21:55:57 GMT\r\n"
@@ -85,12 +89,7 @@ def build(state_dir: Path) -> tuple[Any, str]:
     vpc = created.split(b"<vpcId>")[1].split(b"</vpcId>")[0].decode()
     network = call("POST", "/servicenetworks", {"name": "bench-net"})["id"]
     call("POST", "/servicenetworkvpcassociations", {"serviceNetworkIdentifier": network, "vpcIdentifier": vpc})
-    groups = []
-    for name, port in (("bench-a", 18001), ("bench-b", 18002)):
-        config = {"port": port, "protocol": "HTTP", "vpcIdentifier": vpc}
-        group = call("POST", "/targetgroups", {"name": name, "type": "IP", "config": config})["id"]
-        call("POST", f"/targetgroups/{group}/registertargets", {"targets": [{"id": "127.0.0.1", "port": port}]})
-        groups.append(group)
+    groups = [ip_group(call, vpc, name, port) for name, port in (("bench-a", 18001), ("bench-b", 18002))]
     service = call("POST", "/services", {"name": "bench"})
     fixed = {"fixedResponse": {"statusCode": 404}}
     forward = {"forward": {"targetGroups": [{"targetGroupIdentifier": g, "weight": 50} for g in groups]}}
