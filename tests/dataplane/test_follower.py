@@ -57,6 +57,27 @@ def test_a_settling_resource_becomes_routable_without_a_config_change() -> None:
     assert list(follower.snapshot.services_by_host) == ["one-1.abc.vpc-lattice-svcs.us-west-2.on.aws"]
 
 
+def test_a_resource_that_settles_while_the_store_is_read_compiles_as_settled() -> None:
+    """The write (settling at once, provisioning 0) lands after the version check and before the read: the
+    snapshot carries that write's version, so it must judge the write's settle time by a clock read after it."""
+    store, clock = SqliteStore(":memory:"), Clock()
+    follower = ConfigFollower(store, clock)
+    read_all = store.read_all
+
+    def write_then_read(kinds: Any) -> Any:
+        clock.now = 101.0
+        with store.transaction() as tx:
+            tx.put(_service(settles_at=101.0))
+        return read_all(kinds)
+
+    store.read_all = write_then_read  # type: ignore[method-assign]
+    with store.transaction() as tx:
+        tx.put(Record("servicenetwork", "000000000000", "us-west-2", "sn-1", "arn:sn-1", {"id": "sn-1"}, "n"))
+    assert follower.refresh() is True
+    assert follower.snapshot.version == store.config_version()
+    assert list(follower.snapshot.services_by_host) == ["one-1.abc.vpc-lattice-svcs.us-west-2.on.aws"]
+
+
 def test_the_last_snapshot_keeps_serving_when_the_store_fails() -> None:
     store, clock = SqliteStore(":memory:"), Clock()
     with store.transaction() as tx:

@@ -51,6 +51,9 @@ class ConfigFollower:
                 return False
             with _collector_paused():
                 version, records = self.store.read_all(KINDS)
+            # The clock is read again after the read: a resource written (and settled) while we read must
+            # compile as settled, or a client that saw this version go live would still get a 404 for it.
+            now = self.clock()
         except Exception:
             if self.healthy_store:
                 log.exception("store unreadable; serving config version %d until it is back", self.snapshot.version)
