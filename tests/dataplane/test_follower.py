@@ -106,18 +106,24 @@ def _bump(store: SqliteStore, n: int) -> None:
 
 
 def test_a_recompile_runs_without_the_collector_then_freezes_what_lives_and_now_and_then_unfreezes() -> None:
-    """The collector is paused while a snapshot is read and compiled, enabled again after; what is alive then
-    is frozen (no full collection walks the snapshot); every _UNFREEZE_EVERY-th recompile unfreezes instead."""
+    """The collector is paused from the read to the freeze (enabled in between, it would walk everything just
+    read at once), enabled again after; what is alive then is frozen (no full collection walks the snapshot);
+    every _UNFREEZE_EVERY-th recompile unfreezes instead."""
     store, clock = SqliteStore(":memory:"), Clock()
     follower = ConfigFollower(store, clock)
     seen: list[bool] = []
-    read_all = store.read_all
+    read_all, compile_snapshot, settle_heap = store.read_all, follower_module.compile_snapshot, follower._settle_heap
 
-    def observed(*args: Any) -> Any:
-        seen.append(gc.isenabled())
-        return read_all(*args)
+    def observed(call: Any) -> Any:
+        def run(*args: Any) -> Any:
+            seen.append(gc.isenabled())
+            return call(*args)
 
-    store.read_all = observed  # type: ignore[method-assign]
+        return run
+
+    store.read_all = observed(read_all)  # type: ignore[method-assign]
+    follower._settle_heap = observed(settle_heap)  # type: ignore[method-assign]
+    follower_module.compile_snapshot = observed(compile_snapshot)
     try:
         counts = []
         for n in range(follower_module._UNFREEZE_EVERY):
@@ -125,9 +131,10 @@ def test_a_recompile_runs_without_the_collector_then_freezes_what_lives_and_now_
             assert follower.refresh() is True
             assert gc.isenabled()
             counts.append(gc.get_freeze_count())
-        assert seen == [False] * follower_module._UNFREEZE_EVERY
+        assert seen == [False] * 3 * follower_module._UNFREEZE_EVERY
         assert all(count > 0 for count in counts[:-1]) and counts[-1] == 0
     finally:
+        follower_module.compile_snapshot = compile_snapshot
         gc.unfreeze()
 
 
