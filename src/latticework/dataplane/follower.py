@@ -21,9 +21,8 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from latticework.control.store import Store
+from latticework.control.store import Record, Store
 from latticework.dataplane.snapshot import KINDS, compile_snapshot
 
 __all__ = ["ConfigFollower"]
@@ -31,7 +30,7 @@ __all__ = ["ConfigFollower"]
 log = logging.getLogger(__name__)
 
 _UNFREEZE_EVERY = 32  # recompiles between two chances for a full collection to see everything
-_LET_GO_SLICE = 1_000  # records freed per step (~1 ms at 5,000 services), so the GIL can change hands between
+_LET_GO_SLICE = 1_000  # records freed per step (~1 ms at 5,000 services); the GIL can change hands between steps
 
 
 class ConfigFollower:
@@ -95,7 +94,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _let_go(records: list[Any]) -> None:
+def _let_go(records: list[Record]) -> None:
     """Free the records a snapshot was compiled from, a slice at a time. Dropped whole, the list is one
     deallocation cascade (every record, every document) that holds the GIL throughout: at 5,000 services the
     event loop stood still 20-50 ms (measured). Between slices the interpreter can hand the GIL to the loop."""
