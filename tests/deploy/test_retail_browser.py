@@ -27,14 +27,20 @@ def browser() -> Iterator[Any]:
 
 
 def click(driver: Any, selector: str) -> None:
-    """Click and wait for the page the click loads (every step of the journey is a link or a form post)."""
+    """Click and wait until the page the click loads is complete (every step of the journey is a link or a form
+    post). The old document is marked and the wait is for a complete document without the mark: selenium's
+    `staleness_of` asks about the old node while the navigation swaps documents, and chromedriver sometimes
+    answers that with an inspector error ("Node with given id does not belong to the document") instead of a
+    stale element; a question asked mid-swap is simply asked again."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("document.latticeworkLeft = true")
     driver.find_element(By.CSS_SELECTOR, selector).click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return document.readyState === 'complete' && !document.latticeworkLeft")
+    )
 
 
 def text(driver: Any, selector: str) -> str:
