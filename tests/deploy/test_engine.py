@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from latticework.deploy.engine import DeployRequest, ResourceEvent, deploy, destroy
-from latticework.deploy.errors import CycleError, ParameterError, TemplateError, UnsupportedTypeError
+from latticework.deploy.errors import CycleError, DeployCancelled, ParameterError, TemplateError, UnsupportedTypeError
 from latticework.deploy.graph import creation_order, dependencies
 from latticework.deploy.intrinsics import Scope, evaluate_conditions, resolve
 from latticework.deploy.parameters import resolve_parameters
@@ -295,3 +295,25 @@ def test_import_value_between_stacks_and_delete_order(world: Any) -> None:
     assert destroy("s", stacks, ctx, {"Test::Thing": thing}, events.append)
     assert [e.logical_id for e in events if e.status == "DELETE_COMPLETE"] == ["Child", "Base"]
     assert thing.live == {}
+
+
+def test_a_cancel_stops_between_steps_and_rolls_back(world: Any) -> None:
+    """Asked to stop after Base was created: Child is never started, Base is deleted again, no record is kept."""
+    thing, stacks, ctx, events = world
+    asked = iter([False, True])
+    with pytest.raises(DeployCancelled, match="cancelled before Child"):
+        deploy(DeployRequest(TEMPLATE, "s", {}), stacks, ctx, {"Test::Thing": thing}, events.append,
+               cancelled=lambda: next(asked))  # fmt: skip
+    assert thing.live == {} and thing.counter == 1 and stacks.get("s") is None
+    assert [(e.logical_id, e.status) for e in events][-1] == ("Base", "DELETE_COMPLETE")
+
+
+def test_a_cancelled_update_keeps_the_last_record(world: Any) -> None:
+    run(world)
+    thing, stacks, ctx, events = world
+    asked = iter([False, True])
+    with pytest.raises(DeployCancelled):
+        deploy(DeployRequest(TEMPLATE, "s", {"Size": "7"}), stacks, ctx, {"Test::Thing": thing}, events.append,
+               cancelled=lambda: next(asked))  # fmt: skip
+    assert thing.live["thing-1"] == {"Name": "a", "Size": "1"}  # updated, then updated back
+    assert stacks.get("s")["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"

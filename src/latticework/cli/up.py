@@ -13,15 +13,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
 from latticework.deploy.engine import DeployRequest, ResourceEvent, deploy, destroy, not_ready
-from latticework.deploy.errors import DeployError
+from latticework.deploy.errors import DeployCancelled, DeployError
 from latticework.deploy.providers import PROVIDERS, Context
 from latticework.deploy.stacks import StackStore, StoreStacks
 
@@ -59,32 +60,42 @@ def up(
     if not path.is_file():
         raise typer.BadParameter(f"no template at {path}", param_hint="TEMPLATE")
     name = stack_name or _stack_name(path)
-    started = _ensure_server(state_dir, api_port, health_interval_scale)
-    ctx, stacks = _context(state_dir, api_port, account, region, name, path.parent)
-    request = DeployRequest(path.read_text(), name, _parameters(parameter or []), skip_unsupported, str(path))
-    began = time.monotonic()
-    try:
-        doc = deploy(request, stacks, ctx, PROVIDERS, _print_event)
-    except DeployError as exc:
-        typer.echo(f"latticework up: {exc}", err=True)
-        raise typer.Exit(1) from None
-    _wait_ready(doc, ctx, wait_seconds)
-    typer.echo(f"stack {name} ready in {time.monotonic() - began:.1f} s")
-    _print_outputs(doc, as_json=False)
-    for url in _local_urls(doc, ctx):
-        typer.echo(f"Open {url}")
-    if detach:
-        return
-    _stop_on_termination()  # before the prompt: a signal sent on seeing it must find the handler in place
-    try:
-        typer.echo("Press Ctrl-C to tear down.")
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        typer.echo("\ntearing down ...")
-        destroy(name, stacks, ctx, PROVIDERS, _print_event)
-        if started:
-            _stop_server(state_dir)
+    interrupts = _Interrupts()
+    with interrupts.installed():
+        with interrupts.held():  # cut off, the start would leave a server nobody knows to stop
+            started = _ensure_server(state_dir, api_port, health_interval_scale)
+        ctx, stacks = _context(state_dir, api_port, account, region, name, path.parent)
+        request = DeployRequest(path.read_text(), name, _parameters(parameter or []), skip_unsupported, str(path))
+        stage: Stage = "start"
+        try:
+            interrupts.raise_if_received()
+            stage = "deploy"
+            began = time.monotonic()
+            with interrupts.held():
+                doc = deploy(request, stacks, ctx, PROVIDERS, _print_event, interrupts.cancelled)
+            stage = "wait"
+            interrupts.raise_if_received()
+            _wait_ready(doc, ctx, wait_seconds)
+            typer.echo(f"stack {name} ready in {time.monotonic() - began:.1f} s")
+            _print_outputs(doc, as_json=False)
+            for url in _local_urls(doc, ctx):
+                typer.echo(f"Open {url}")
+            if detach:
+                return
+            stage = "up"
+            typer.echo("Press Ctrl-C to tear down.")
+            while True:
+                time.sleep(3600)
+        except DeployCancelled as exc:
+            typer.echo(f"latticework up: {exc}", err=True)
+        except DeployError as exc:
+            typer.echo(f"latticework up: {exc}", err=True)
+            if started:  # everything was rolled back: leave no server behind either
+                _stop_server(state_dir)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            typer.echo("")
+        _after_signal(after_signal(stage, detach), name, stacks, ctx, state_dir, started, interrupts.signum)
 
 
 def down(
@@ -147,17 +158,90 @@ def _parameters(values: list[str]) -> dict[str, str]:
     return given
 
 
-def _stop_on_termination() -> None:
-    """SIGTERM (kill, a service manager) and SIGHUP (the terminal went away) tear down as Ctrl-C does, so the
-    background server `up` started is never left behind. SIGINT is made live again too: a shell starts a
-    background job with it ignored, and Python keeps an ignored SIGINT ignored."""
+Stage = Literal["start", "deploy", "wait", "up"]
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), interrupt)
+@dataclass(frozen=True, slots=True)
+class SignalOutcome:
+    """What `up` does when a signal ends it: delete the stack, stop the server it started, exit with this code."""
+
+    delete_stack: bool
+    stop_server: bool
+    exit_code: int | None  # None: 128 + the signal's number (the shell's convention for "ended by a signal")
+
+
+def after_signal(stage: Stage, detach: bool) -> SignalOutcome:
+    """Without --detach a signal ends `up` the way Ctrl-C does once it is up: the stack deleted (a deploy in
+    flight is rolled back first), the server it started stopped; only that last case is a success. With
+    --detach the state dir is left as it was before, except that a deploy which completed stays (a signal while
+    waiting for it to become ready leaves it, and its server, running)."""
+    if stage == "up":
+        return SignalOutcome(delete_stack=True, stop_server=True, exit_code=0)
+    if detach:
+        return SignalOutcome(delete_stack=False, stop_server=stage != "wait", exit_code=None)
+    return SignalOutcome(delete_stack=stage != "start", stop_server=True, exit_code=None)
+
+
+class _Interrupts:
+    """SIGINT (Ctrl-C), SIGTERM (kill, a service manager) and SIGHUP (the terminal went away) while `up` runs.
+    Normally a signal raises KeyboardInterrupt where `up` is (waiting, staying up). While `held()` (the server
+    starting, the deploy) it is only noted: the deploy looks at `cancelled()` between steps and rolls back,
+    because a step cut off mid-call could leave the resource it was creating behind, unrecorded. SIGINT is made
+    live even when inherited ignored (a shell starts a background job so, and Python keeps it ignored)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._holding = False
+
+    def cancelled(self) -> bool:
+        return self.signum is not None
+
+    def raise_if_received(self) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        numbers = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+        previous = {number: signal.signal(number, self._receive) for number in numbers}  # no SIGHUP on Windows
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+
+    def _receive(self, signum: int, frame: object) -> None:
+        self.signum = signum
+        if not self._holding:
+            raise KeyboardInterrupt
+
+
+def _after_signal(
+    outcome: SignalOutcome, name: str, stacks: StackStore, ctx: Context, state_dir: Path, started: bool,
+    signum: int | None,
+) -> None:  # fmt: skip
+    if outcome.delete_stack:
+        typer.echo("tearing down ...")
+        try:
+            destroy(name, stacks, ctx, PROVIDERS, _print_event)
+        except DeployError as exc:
+            typer.echo(f"latticework up: {exc}; `latticework down` tries again", err=True)
+            raise typer.Exit(1) from None
+    elif stacks.get(name) is not None:
+        typer.echo(f"stack {name} stays deployed (`latticework down` deletes it)")
+    if started and outcome.stop_server:
+        _stop_server(state_dir)
+    code = outcome.exit_code if outcome.exit_code is not None else 128 + (signum or signal.SIGINT)
+    if code:
+        raise typer.Exit(code)
 
 
 def _health(port: int) -> bool:

@@ -5,7 +5,8 @@ Order: dependencies first (graph.py). Each resource's properties are resolved ju
 everything it references exists, then compared with the record: equal -> kept; only mutable properties differ
 -> updated in place; otherwise replaced (the new one is created, the old one deleted after the rest succeeded,
 as CFN does). Resources gone from the template are deleted last, in reverse order. A failure undoes this run's
-steps in reverse (created -> deleted, updated -> updated back) and leaves the last good record.
+steps in reverse (created -> deleted, updated -> updated back) and leaves the last good record; so does a
+cancel (`cancelled()` true), which is looked at between steps, never inside one.
 
 No sockets or clocks here: providers hold the clients, `on_event` the printing.
 """
@@ -16,7 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from latticework.deploy.errors import DeployError, ResourceFailedError, TemplateError, UnsupportedTypeError
+from latticework.deploy.errors import (
+    DeployCancelled,
+    DeployError,
+    ResourceFailedError,
+    TemplateError,
+    UnsupportedTypeError,
+)
 from latticework.deploy.graph import creation_order, dependencies
 from latticework.deploy.intrinsics import Scope, evaluate_conditions, references, resolve
 from latticework.deploy.parameters import pseudo_parameters, resolve_parameters
@@ -76,9 +83,15 @@ def plan_scope(
 
 
 def deploy(
-    request: DeployRequest, stacks: StackStore, ctx: Context, providers: Mapping[str, Provider], on_event: Events
+    request: DeployRequest,
+    stacks: StackStore,
+    ctx: Context,
+    providers: Mapping[str, Provider],
+    on_event: Events,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
-    """Create or update the stack; returns its new record. Raises DeployError after rolling back."""
+    """Create or update the stack; returns its new record. Raises DeployError after rolling back (DeployCancelled
+    when `cancelled()` turned true before a step)."""
     template = parse_template(request.template_text)
     previous = stacks.get(request.stack_name) or {}
     stack_id = previous.get("StackId") or new_stack_id(ctx.account, ctx.region, request.stack_name)
@@ -93,6 +106,8 @@ def deploy(
     run = _Run(doc, scope, previous.get("Resources", {}))
     try:
         for logical_id in order:
+            if cancelled():
+                raise DeployCancelled(logical_id)
             _apply(run, active[logical_id], providers[active[logical_id].type], ctx, on_event)
         doc["Outputs"], doc["Exports"] = _outputs(template, run.scope)
     except DeployError as exc:

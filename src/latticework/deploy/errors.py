@@ -6,6 +6,7 @@
      |    +-- CycleError        resources depend on each other in a circle
      +-- UnsupportedTypeError   a resource type no provider handles (and --skip-unsupported was not given)
      +-- ResourceFailedError    a provider failed to create, update or delete one resource
+     +-- DeployCancelled        asked to stop (a signal to `up`): stopped between two steps
 
 Every message names the resource (logical ID) and, where it applies, the property, so the fix is obvious.
 No I/O here.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "CycleError",
+    "DeployCancelled",
     "DeployError",
     "ParameterError",
     "ResourceFailedError",
@@ -65,3 +67,12 @@ class ResourceFailedError(DeployError):
         self.resource_type = resource_type
         self.action = action
         self.reason = reason
+
+
+class DeployCancelled(DeployError):
+    """The deploy was asked to stop; it stopped after the step in flight (a step cut off mid-call could leave the
+    resource it was creating behind, unrecorded), and its steps were undone, as a cancelled CFN update is."""
+
+    def __init__(self, before: str) -> None:
+        super().__init__(f"cancelled before {before}; this run's steps were rolled back")
+        self.before = before
