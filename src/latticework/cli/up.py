@@ -60,12 +60,12 @@ def up(
     if not path.is_file():
         raise typer.BadParameter(f"no template at {path}", param_hint="TEMPLATE")
     name = stack_name or _stack_name(path)
+    request = DeployRequest(path.read_text(), name, _parameters(parameter or []), skip_unsupported, str(path))
     interrupts = _Interrupts()
     with interrupts.installed():
         with interrupts.held():  # cut off, the start would leave a server nobody knows to stop
             started = _ensure_server(state_dir, api_port, health_interval_scale)
         ctx, stacks = _context(state_dir, api_port, account, region, name, path.parent)
-        request = DeployRequest(path.read_text(), name, _parameters(parameter or []), skip_unsupported, str(path))
         stage: Stage = "start"
         try:
             interrupts.raise_if_received()
@@ -344,7 +344,8 @@ def _wait_ready(doc: dict[str, Any], ctx: Context, seconds: float) -> None:
             typer.echo(f"  waiting: {summary}")
             said = summary
         if time.monotonic() > deadline:
-            typer.echo(f"latticework up: not ready after {seconds:.0f} s: {summary}", err=True)
+            typer.echo(f"latticework up: not ready after {seconds:.0f} s: {summary}; the stack stays deployed "
+                       "for a look (`latticework down` deletes it)", err=True)  # fmt: skip
             raise typer.Exit(1)
         time.sleep(0.1)
 
