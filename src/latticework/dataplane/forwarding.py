@@ -276,10 +276,15 @@ class ForwardingConnection(asyncio.Protocol):
             flight.trace.failure_reason = "TargetConnectionError"
             flight.answer = (500, "Target has no address")
             return
-        flight.trace.target_address = f"{address[0]}:{address[1]}"
         flight.head = self._request_head(flight, forwarding, vpc, head)
+        self.send_upstream(flight, address, https=forwarding.target_group.protocol == "HTTPS")
+
+    def send_upstream(self, flight: Flight, address: tuple[str, int], https: bool) -> None:
+        """Send the flight's request head (already built) to the target at `address`: on an idle pooled connection
+        when there is one, else on one opened now. Lattice's forwarding and the ALB's both end here."""
+        flight.trace.target_address = f"{address[0]}:{address[1]}"
         flight.responses = http1.ResponseReader(flight.started.method)
-        endpoint = (address[0], address[1], forwarding.target_group.protocol == "HTTPS")
+        endpoint = (address[0], address[1], https)
         upstream = self.relay.pool.take(endpoint)
         if upstream is not None:
             self._attach(flight, upstream)

@@ -126,18 +126,10 @@ class AlbRouter:
         if address is None:
             self._answer(conn, flight, 502, [], b"Target has no address", "TargetConnectionError")
             return
-        flight.trace.target_address = f"{address[0]}:{address[1]}"
         if decision.set_cookie:
             flight.extra_response_headers = (("set-cookie", decision.set_cookie),)
         flight.head = _request_head(flight, headers)
-        flight.responses = http1.ResponseReader(flight.started.method)
-        endpoint = (address[0], address[1], decision.target_group.protocol == "HTTPS")
-        upstream = self.relay.pool.take(endpoint)
-        if upstream is not None:
-            conn._attach(flight, upstream)
-        else:
-            flight.waiting = True
-            flight.task = asyncio.get_running_loop().create_task(conn._open_upstream(flight, endpoint))
+        conn.send_upstream(flight, address, https=decision.target_group.protocol == "HTTPS")
 
     def _reroute(
         self, conn: ForwardingConnection, flight: Flight, refused: AlbForward, headers: list[tuple[str, str]]
