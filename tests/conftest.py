@@ -18,6 +18,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from postgres_kit import pg_schema, pg_url  # noqa: F401 - fixtures for every test
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -44,6 +44,9 @@ class Settings:
     # Strict mode (DESIGN 6): AWS's checks that a local setup may skip are enforced. So far: a LAMBDA target's
     # function is invoked only when its resource policy lets vpc-lattice.amazonaws.com invoke it.
     strict: bool = False
+    # Servers sharing one store (replicas on PostgreSQL) run ECS tasks on one of them, the holder of a lease it
+    # renews; when it stops renewing (killed, stalled), another takes over after at most this long.
+    lease_seconds: float = 10.0
 
     def with_quotas(self, overrides: Mapping[str, int]) -> Settings:
         unknown = set(overrides) - set(DEFAULT_QUOTAS)

@@ -16,11 +16,9 @@ import subprocess
 import sys
 import threading
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
@@ -34,8 +32,8 @@ from latticework.control.store.factory import (
     store_location,
 )
 from latticework.control.store.sqlite import SqliteStore
+from postgres_kit import PG_BASE, admin
 
-PG_BASE = os.environ.get("LATTICEWORK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 ACCOUNT, REGION = "111122223333", "us-west-2"
 
 Opener = Callable[[], Store]
@@ -44,42 +42,8 @@ Opener = Callable[[], Store]
 # --- fixtures ---------------------------------------------------------------------------------------------------
 
 
-def _postgres_answers() -> bool:
-    parts = urlsplit(PG_BASE)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def _admin(sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    import psycopg
-
-    with psycopg.connect(PG_BASE, autocommit=True) as db:
-        cursor = db.execute(sql.encode(), args)
-        return cursor.fetchall() if cursor.description else []
-
-
-@pytest.fixture
-def pg_schema() -> Iterator[str]:
-    """A fresh schema name for one test; the schema (made by the store) is dropped afterwards."""
-    if not _postgres_answers():
-        pytest.skip(f"PostgreSQL does not answer at {redact(PG_BASE)} (set LATTICEWORK_TEST_POSTGRES)")
-    pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
-    schema = f"lw_test_{uuid.uuid4().hex[:12]}"
-    yield schema
-    _admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture
-def pg_url(pg_schema: str) -> str:
-    """The test's store URL; its application_name tells the test's connections apart in pg_stat_activity."""
-    return f"{PG_BASE}?schema={pg_schema}&application_name=lw_{pg_schema}"
-
-
 def _backend_pids(pg_schema: str) -> list[int]:
-    rows = _admin("SELECT pid FROM pg_stat_activity WHERE application_name = %s", f"lw_{pg_schema}")
+    rows = admin("SELECT pid FROM pg_stat_activity WHERE application_name = %s", f"lw_{pg_schema}")
     return [int(pid) for (pid,) in rows]
 
 
@@ -527,7 +491,7 @@ def test_postgres_store_reconnects_after_the_server_drops_its_connection(
     try:
         put_all(store, rec("a"))
         (pid,) = _backend_pids(pg_schema)
-        assert _admin("SELECT pg_terminate_backend(%s)", pid) == [(True,)]
+        assert admin("SELECT pg_terminate_backend(%s)", pid) == [(True,)]
         (record,) = put_all(store, rec("b"))
         assert record.seq > 0
         assert store.config_version() == 2
@@ -542,9 +506,7 @@ def test_postgres_tables_live_in_the_url_schema_and_schemas_are_isolated(pg_sche
     other = open_store(f"{PG_BASE}?schema={other_schema}", tmp_path)
     try:
         put_all(one, rec("a"))
-        tables = _admin(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1", pg_schema
-        )
+        tables = admin("SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1", pg_schema)
         assert tables == [("idempotency",), ("meta",), ("resources",)]
         with other.transaction() as tx:
             assert tx.get("service", ACCOUNT, REGION, "a") is None
@@ -553,16 +515,16 @@ def test_postgres_tables_live_in_the_url_schema_and_schemas_are_isolated(pg_sche
     finally:
         one.close()
         other.close()
-        _admin(f'DROP SCHEMA IF EXISTS "{other_schema}" CASCADE')
+        admin(f'DROP SCHEMA IF EXISTS "{other_schema}" CASCADE')
 
 
 @pytest.mark.postgres
 def test_postgres_search_path_option_selects_an_existing_schema(pg_schema: str, tmp_path: Path) -> None:
-    _admin(f'CREATE SCHEMA "{pg_schema}"')
+    admin(f'CREATE SCHEMA "{pg_schema}"')
     store = open_store(f"{PG_BASE}?options=-csearch_path%3D{pg_schema}", tmp_path)
     try:
         put_all(store, rec("a"))
-        assert _admin(f'SELECT id FROM "{pg_schema}".resources') == [("a",)]
+        assert admin(f'SELECT id FROM "{pg_schema}".resources') == [("a",)]
     finally:
         store.close()
 

@@ -75,6 +75,14 @@ def server(
             "vpc-lattice.amazonaws.com lambda:InvokeFunction).",
         ),
     ] = False,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(
+            min=1.0,
+            help="With replicas on one store: how long the server running the ECS tasks holds them without "
+            "renewing before another takes over (it renews every half of it).",
+        ),
+    ] = 10.0,
     principals: Annotated[
         Path | None,
         typer.Option(
@@ -99,7 +107,13 @@ def server(
     identities = _principals_file(principals) if principals else []
 
     try:
-        settings = Settings(account=account, region=region, provisioning_seconds=provisioning_seconds, strict=strict)
+        settings = Settings(
+            account=account,
+            region=region,
+            provisioning_seconds=provisioning_seconds,
+            strict=strict,
+            lease_seconds=lease_seconds,
+        )
         settings = settings.with_quotas(_quotas(quota or []))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--quota") from None

@@ -63,7 +63,9 @@ def build_app(
     )
     pool = WorkerPool(workers - 1, state_dir, store_url, api_port, settings.strict)
     backend = Backend(store, settings)
-    services = ServiceSupervisor(state_dir, store, backend, scale=health_interval_scale)
+    services = ServiceSupervisor(
+        state_dir, store, backend, scale=health_interval_scale, lease_seconds=settings.lease_seconds
+    )
     console = ConsoleFront(
         backend,
         state_dir,

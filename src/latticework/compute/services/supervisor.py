@@ -5,9 +5,12 @@ RegisterTargets / DeregisterTargets, in-process), records exits, and runs the sc
 (`scheduler.py`). The asyncio shell of the service runtime, started and stopped by control/server.py.
 
 The store stays the truth: the processes are the only in-memory state, and a task whose process belongs to an
-earlier server run is recorded as stopped (its service starts a replacement). Deviation from ECS: a stopping
-task is deregistered, then signalled after `drain_seconds` (2 s, enough for the data plane to drop the target)
-instead of the target group's full deregistration delay.
+earlier server run (or to another server) is deregistered and recorded as stopped (its service starts a
+replacement). Servers sharing one store take turns through a lease (`lease.py`): only its holder supervises; one
+that loses it stops its processes and leaves their records to the new holder; a clean shutdown releases it.
+
+Deviation from ECS: a stopping task is deregistered, then signalled after `drain_seconds` (2 s, enough for the
+data plane to drop the target) instead of the target group's full deregistration delay.
 """
 
 from __future__ import annotations
@@ -19,20 +22,21 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from latticework.compute.services import model, scheduler
 from latticework.compute.services.launch import LaunchSpec, NotRunnable, first_port, launch_spec
+from latticework.compute.services.lease import LeaseLost, StoreLease, holder_id
 from latticework.compute.services.records import container_overrides
 from latticework.compute.services.runner import ContainerProcess, free_port, port_open, spawn
 from latticework.compute.services.states import TaskEvent, TaskStatus, next_status
 from latticework.control.backend import Backend, Caller
 from latticework.control.elbv2.tasks import is_elbv2_group, target_call, target_health
 from latticework.control.errors import ApiError
-from latticework.control.store import Record, Store
+from latticework.control.store import Record, Store, Transaction
 from latticework.dataplane.ingress import read_ingress_ports
 from latticework.dataplane.vpcenv import vpc_environment
 from latticework.pki.ca import LocalCA
@@ -64,7 +68,7 @@ class _Live:
 class ServiceSupervisor:
     def __init__(
         self, state_dir: Path, store: Store, backend: Backend, *, scale: float = 1.0, tick_seconds: float = 0.2,
-        drain_seconds: float = 2.0,
+        drain_seconds: float = 2.0, lease_seconds: float = 10.0,
     ) -> None:  # fmt: skip
         self.state_dir = state_dir
         self.store = store
@@ -72,6 +76,7 @@ class ServiceSupervisor:
         self.scale = scale
         self.tick_seconds = tick_seconds
         self.drain_seconds = drain_seconds
+        self.lease = StoreLease(store, "ecs-supervisor", holder_id(), lease_seconds)
         self.live: dict[str, _Live] = {}
         self.loop: asyncio.Task[None] | None = None
         self.idle_at: int | None = None  # the config version at which there was nothing to supervise
@@ -87,20 +92,35 @@ class ServiceSupervisor:
             await asyncio.gather(loop, return_exceptions=True)
         arns = list(self.live)
         for arn in arns:
-            self._deregister(self._record(arn))
+            with contextlib.suppress(LeaseLost):  # then the new holder deregisters it
+                self._deregister(self._record(arn))
             self.live[arn].signal(signal.SIGTERM)
         await asyncio.gather(*(self._reap(arn) for arn in arns))
+        try:
+            self.lease.release()
+        except Exception:  # the lease then expires on its own
+            log.exception("could not release the service supervisor's lease")
 
-    async def _reap(self, arn: str) -> None:
+    async def _reap(self, arn: str, record_stop: bool = True) -> None:
         live = self.live.pop(arn)
         waiters = [c.waiter for c in live.containers]
         _, pending = await asyncio.wait(waiters, timeout=5.0) if waiters else (set(), set())
         if pending:
             live.signal(signal.SIGKILL)
             await asyncio.gather(*pending, return_exceptions=True)
-        record = self._record(arn)
+        record = self._record(arn) if record_stop else None
         if record is not None:
-            self._finish(record, live, "Task stopped: the Latticework server running it shut down.", requested=True)
+            with contextlib.suppress(LeaseLost):  # then the new holder finishes it
+                self._finish(record, live, "Task stopped: the Latticework server running it shut down.", requested=True)
+
+    async def _let_go(self) -> None:
+        """The lease went to another server (this one stalled past it): stop this server's processes; their
+        records are the new holder's to deregister and finish."""
+        arns = list(self.live)
+        log.warning("service supervisor lease lost: stopping %d task process(es) here", len(arns))
+        for arn in arns:
+            self.live[arn].signal(signal.SIGTERM)
+        await asyncio.gather(*(self._reap(arn, record_stop=False) for arn in arns))
 
     async def _run(self) -> None:
         this = asyncio.current_task()
@@ -118,6 +138,16 @@ class ServiceSupervisor:
         # config version; the supervisor's own writes do not, and it never idles while it has work.
         if self.idle_at is not None and self.store.config_version() == self.idle_at:
             return
+        try:
+            if not self.lease.hold(now):
+                raise LeaseLost(self.lease.name)
+            await self._supervise(now)
+        except LeaseLost:
+            self.idle_at = None
+            if self.live:
+                await self._let_go()
+
+    async def _supervise(self, now: float) -> None:
         version, records = self.store.read_all([model.TASK_KIND, model.SERVICE_KIND])
         busy = [r for r in records if r.doc.get("lastStatus", "") != "STOPPED" and r.doc.get("status") != "INACTIVE"]
         self.idle_at = None if busy or self.live else version
@@ -128,7 +158,7 @@ class ServiceSupervisor:
         if services:
             health = self._health(r for r in records if r.kind == model.TASK_KIND)
             for service in services:
-                with self.store.transaction() as tx:
+                with self._transaction() as tx:
                     scheduler.schedule_service(tx, service, health, now, self.scale)
 
     # -- one task ---------------------------------------------------------------------------------------------
@@ -140,7 +170,8 @@ class ServiceSupervisor:
                 await self._launch(record, now)
             else:
                 reason = None if doc["desiredStatus"] == "STOPPED" else "Task stopped: its process belonged to an " \
-                    "earlier run of the Latticework server."  # fmt: skip
+                    "earlier run of the Latticework server or to another server."  # fmt: skip
+                self._deregister(record)
                 self._finish(record, None, reason, requested=reason is None)
             return
         ended = live.exited()
@@ -210,7 +241,7 @@ class ServiceSupervisor:
         elif now > record.doc.get("_pendingSince", now) + _START_TIMEOUT * max(self.scale, 0.05):
             reason = f"Task failed to start: its ports {sorted(live.ports.values())} did not accept connections."
             self._note(live.log_path, reason)
-            with self.store.transaction() as tx:
+            with self._transaction() as tx:
                 fresh = tx.get(record.kind, record.account, record.region, record.id)
                 if fresh is not None:
                     scheduler.request_stop(tx, fresh, reason, "TaskFailedToStart", now)
@@ -236,7 +267,7 @@ class ServiceSupervisor:
 
     def _update(self, record: Record, change: Any) -> None:
         """Re-read the task in a transaction and apply `change` to its document (API writes are kept)."""
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             fresh = tx.get(record.kind, record.account, record.region, record.id)
             if fresh is not None:
                 change(fresh.doc)
@@ -248,7 +279,7 @@ class ServiceSupervisor:
     ) -> None:
         """Record the task STOPPED; a stop nobody asked for counts as a failure of its service (backoff)."""
         now = time.time()
-        with self.store.transaction() as tx:
+        with self._transaction() as tx:
             fresh = tx.get(record.kind, record.account, record.region, record.id)
             if fresh is None:
                 return
@@ -343,6 +374,14 @@ class ServiceSupervisor:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with open(path, "a") as file:
             file.write(f"[latticework {stamp}] {line}\n")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Transaction]:
+        """A store transaction for this supervisor's writes, fenced by the lease (LeaseLost when another server
+        has taken over)."""
+        with self.store.transaction() as tx:
+            self.lease.check(tx, time.time())
+            yield tx
 
     def _record(self, arn: str) -> Record | None:
         with self.store.transaction() as tx:
