@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from ecs_kit import service_of, tasks_of, wait_for, web_container
 
-from latticework.compute.services.lease import LEASE_KIND, Lease, StoreLease, holds, next_lease
+from latticework.compute.services.lease import LEASE_KIND, Lease, LeaseLost, StoreLease, holds, next_lease
 from latticework.control.store import Store
 from latticework.control.store.factory import open_store
 
@@ -60,7 +60,11 @@ def test_two_servers_take_the_lease_in_turn(shared: Callable[[], Store]) -> None
     one, two = StoreLease(shared(), "l", "one", 10.0), StoreLease(shared(), "l", "two", 10.0)
     assert one.hold(100.0) and not two.hold(100.0)
     assert one.hold(106.0)  # renewed until 116
+    with one.store.transaction() as tx:
+        one.check(tx)  # no clock here: until another server takes over (even once expired), one may write
     assert not two.hold(115.9) and two.hold(116.0)  # expired: taken over
+    with one.store.transaction() as tx, pytest.raises(LeaseLost):
+        one.check(tx)  # the fence: one writes nothing any more
     assert not one.hold(117.0)
     two.release()
     assert one.hold(117.0)  # released: no need to wait for it to expire

@@ -74,10 +74,13 @@ class StoreLease:
                 tx.put(self._record(claimed, record), config=False)
             return holds(claimed or current, self.holder, now)
 
-    def check(self, tx: Transaction, now: float) -> None:
-        """Raise LeaseLost unless this server holds the lease as of `tx`: a fence for the holder's writes, which,
-        made in the same serialised transaction, cannot land after another server took over."""
-        if not holds(_lease(tx.get(LEASE_KIND, "", "", self.name)), self.holder, now):
+    def check(self, tx: Transaction) -> None:
+        """Raise LeaseLost when another server has taken the lease over (as of `tx`): a fence for the holder's
+        writes, which, made in the same serialised transaction, cannot land after a takeover. A lease that
+        expired with nobody taking it over is still this server's (a tick longer than the lease, alone on the
+        store, must not make it drop its tasks); `hold` renews it at the next tick."""
+        current = _lease(tx.get(LEASE_KIND, "", "", self.name))
+        if current is None or current.holder != self.holder:
             raise LeaseLost(self.name)
 
     def release(self) -> None:

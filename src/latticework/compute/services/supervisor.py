@@ -380,7 +380,7 @@ class ServiceSupervisor:
         """A store transaction for this supervisor's writes, fenced by the lease (LeaseLost when another server
         has taken over)."""
         with self.store.transaction() as tx:
-            self.lease.check(tx, time.time())
+            self.lease.check(tx)
             yield tx
 
     def _record(self, arn: str) -> Record | None:
