@@ -72,6 +72,28 @@ def test_tasks_serve_http_on_their_port_and_log_to_the_state_dir(lattice_server:
     assert printed.count("served /hello") == 2
 
 
+def test_a_killed_servers_task_processes_are_killed_when_it_starts_again(lattice_server: Any) -> None:
+    """kill -9 of the server leaves its task processes running (each has its own process group). Started again on
+    the same state dir, the server takes its lease back at once (the old holder is dead), records the old task
+    stopped, kills its process (its port closes) and runs a replacement."""
+    ecs = lattice_server.client("ecs")
+    deploy(ecs, "shop", "web")
+    ecs.create_service(cluster="shop", serviceName="ui", taskDefinition="web", desiredCount=1)
+    [old] = wait_for(lambda: [t for t in tasks_of(ecs, "shop", "ui") if t["lastStatus"] == "RUNNING"])
+    port = old["containers"][0]["networkBindings"][0]["hostPort"]
+    lattice_server.stop(kill=True)
+    assert get(f"http://127.0.0.1:{port}/")["task"] == old["taskArn"]  # the orphan still serves
+    lattice_server.start()
+    ecs = lattice_server.client("ecs")
+    wait_for(lambda: [t for t in tasks_of(ecs, "shop", "ui") if t["lastStatus"] == "RUNNING"], timeout=8.0)
+    with pytest.raises(OSError):
+        get(f"http://127.0.0.1:{port}/")
+    [stopped] = tasks_of(ecs, "shop", "ui", status="STOPPED")
+    assert stopped["taskArn"] == old["taskArn"] and "earlier run" in stopped["stoppedReason"]
+    log = lattice_server.state_dir / "logs" / "services" / "shop" / "ui" / f"{old['taskArn'].rsplit('/', 1)[1]}.log"
+    assert "left running by an earlier server" in log.read_text()
+
+
 def test_a_crashing_task_is_replaced_with_growing_backoff(lattice_server: Any) -> None:
     ecs = lattice_server.client("ecs")
     deploy(ecs, "shop", "crash", script=CRASH)

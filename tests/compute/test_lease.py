@@ -95,7 +95,8 @@ def test_lease_writes_do_not_bump_the_config_version(shared: Callable[[], Store]
 
 
 @pytest.mark.postgres
-def test_two_servers_on_one_database_run_a_service_once(make_server: Callable[..., Any], pg_url: str) -> None:
+def test_two_servers_on_one_database_run_a_service_once(pg_url: str, make_server: Callable[..., Any]) -> None:
+    # pg_url before make_server: the schema is dropped after the servers have stopped (and stopped their tasks).
     """Both servers supervise ECS tasks; with the lease only one runs them. Without it the second would take the
     first's tasks for leftovers of an earlier run, stop them and start others, and so would the first: stopped
     tasks would pile up. When the holder shuts down, the other takes over and runs the service's tasks."""
@@ -105,18 +106,20 @@ def test_two_servers_on_one_database_run_a_service_once(make_server: Callable[..
     ecs.create_cluster(clusterName="c")
     ecs.register_task_definition(family="web", containerDefinitions=[web_container()])
     ecs.create_service(cluster="c", serviceName="web", taskDefinition="web", desiredCount=2)
-    running = wait_for(lambda: len(tasks_of(ecs, "c", "web")) == 2 and tasks_of(ecs, "c", "web"))
+    running = wait_for(lambda: len(_running(ecs)) == 2 and _running(ecs))
     first = {t["taskArn"] for t in running}
     # Long enough for either server to have ticked many times (every 0.2 s), and for a thrash to show.
     time.sleep(3.0)
     assert tasks_of(ecs, "c", "web", status="STOPPED") == []
     assert {t["taskArn"] for t in tasks_of(ecs, "c", "web")} == first
-    holder, other = (one, two) if any((one.state_dir / "tasks").glob("*/*")) else (two, one)
+    holder = _server_running(running[0], [one, two])
+    assert _server_running(running[1], [one, two]) is holder
+    other = two if holder is one else one
     holder.stop()
     ecs = other.client("ecs")
     wait_for(lambda: service_of(ecs, "c", "web")["runningCount"] == 2 and not first & _arns(tasks_of(ecs, "c", "web")))
     assert first <= _arns(tasks_of(ecs, "c", "web", status="STOPPED"))
-    assert any((other.state_dir / "tasks").glob("*/*"))
+    assert all(_server_running(t, [one, two]) is other for t in _running(ecs))
 
 
 def _arns(tasks: list[dict[str, Any]]) -> set[str]:
@@ -125,33 +128,47 @@ def _arns(tasks: list[dict[str, Any]]) -> set[str]:
 
 @pytest.mark.postgres
 def test_a_holder_that_stalls_past_its_lease_is_replaced_and_lets_its_tasks_go(
-    make_server: Callable[..., Any], pg_url: str
+    pg_url: str, make_server: Callable[..., Any]
 ) -> None:
-    """The holder is frozen (SIGSTOP) for longer than its 2 s lease: the other server takes over (the task it
-    cannot see a process for is recorded stopped, a new one started). Thawed, the old holder finds the lease
-    gone and stops its own process: its port closes, and the record the new holder wrote stays."""
-    one, two = (make_server("--store", pg_url, "--lease-seconds", "2", "--health-interval-scale", "0.05")
-                for _ in range(2))  # fmt: skip
-    ecs = one.client("ecs")
+    """The holder is frozen (SIGSTOP) for longer than its 2 s lease: the other server takes over, records the task
+    stopped, kills its process (same host, the recorded process) and starts a new one. Thawed, the old holder
+    finds the lease gone, lets its task go and writes nothing over what the new holder wrote."""
+    servers = [make_server("--store", pg_url, "--lease-seconds", "2", "--health-interval-scale", "0.05")
+               for _ in range(2)]  # fmt: skip
+    ecs = servers[0].client("ecs")
     ecs.create_cluster(clusterName="c")
     ecs.register_task_definition(family="web", containerDefinitions=[web_container()])
     ecs.create_service(cluster="c", serviceName="web", taskDefinition="web", desiredCount=1)
-    [task] = wait_for(lambda: [t for t in tasks_of(ecs, "c", "web") if t["lastStatus"] == "RUNNING"])
+    [task] = wait_for(lambda: _running(ecs))
     port = task["containers"][0]["networkBindings"][0]["hostPort"]
-    holder, other = (one, two) if any((one.state_dir / "tasks").glob("*/*")) else (two, one)
-    assert holder.process is not None
+    holder = _server_running(task, servers)
+    other = next(s for s in servers if s is not holder)
     os.kill(holder.process.pid, signal.SIGSTOP)
     try:
         ecs = other.client("ecs")
-        wait_for(lambda: _arns(tasks_of(ecs, "c", "web")) - {task["taskArn"]})
-        assert _port_open(port)  # frozen with its server, the old process still serves
+        [new] = wait_for(lambda: [t for t in _running(ecs) if t["taskArn"] != task["taskArn"]])
+        assert new["taskArn"] != task["taskArn"] and _server_running(new, servers) is other
+        assert not _port_open(port)  # the frozen server's process was killed by the new holder
     finally:
         os.kill(holder.process.pid, signal.SIGCONT)
-    wait_for(lambda: not _port_open(port))
+    log = holder.state_dir.parent / f"server-{holder.port}.log"
+    wait_for(lambda: "service supervisor lease lost: stopping 1 task process(es) here" in log.read_text())
     [stopped] = tasks_of(ecs, "c", "web", status="STOPPED")
     assert stopped["taskArn"] == task["taskArn"] and "another server" in stopped["stoppedReason"]
     time.sleep(1.0)  # the thawed server's ticks write nothing over it
     assert tasks_of(ecs, "c", "web", status="STOPPED") == [stopped]
+    assert [t["taskArn"] for t in tasks_of(ecs, "c", "web")] == [new["taskArn"]]
+
+
+def _running(ecs: Any) -> list[dict[str, Any]]:
+    return [t for t in tasks_of(ecs, "c", "web") if t["lastStatus"] == "RUNNING"]
+
+
+def _server_running(task: dict[str, Any], servers: list[Any]) -> Any:
+    """The server whose child the task's container process is (its runtimeId is the process ID)."""
+    stat = Path(f"/proc/{task['containers'][0]['runtimeId']}/stat").read_text()
+    parent = int(stat.rpartition(")")[2].split()[1])
+    return next(s for s in servers if s.process.pid == parent)
 
 
 def _port_open(port: int) -> bool:

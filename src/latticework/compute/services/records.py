@@ -2,9 +2,10 @@
 supervisor), and the small readings of a task document both need. Pure: values in, a `Record` out.
 
 A task's private keys: `_vpc` (the VPC whose environment it gets, or None), `_lattice` (the target groups and
-port names it registers into), `_ports` (container name -> chosen port), `_pid`, `_registered` (targets it is
-registered as), `_drainUntil` / `_killAt` (stop timers), `_failed` (it stopped without being asked: counts for
-the service's restart backoff).
+port names it registers into), `_ports` (container name -> chosen port), `_host` and `_processes` (where its
+processes run: pid and start time, to kill them if their server dies), `_registered` (targets it is registered
+as), `_drainUntil` / `_killAt` (stop timers), `_failed` (it stopped without being asked: counts for the
+service's restart backoff).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Task processes: choose a free port, spawn a container's process in its own process group with its output
-appended to the task's log file, probe whether its port accepts connections, signal the group. The asyncio shell
+appended to the task's log file, probe whether its port accepts connections, signal the group, and kill the
+group of a process an earlier (killed) server left running. The asyncio shell
 of the service runtime (with supervisor.py); what to run comes from `launch.py`.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from latticework.compute.services.launch import LaunchSpec
 
-__all__ = ["ContainerProcess", "free_port", "port_open", "spawn"]
+__all__ = ["ContainerProcess", "free_port", "kill_leftover", "port_open", "process_birth", "spawn"]
 
 
 def free_port(taken: Collection[int], host: str = "127.0.0.1") -> int:
@@ -89,3 +90,24 @@ def kill_all(processes: Collection[ContainerProcess], signum: int = signal.SIGKI
     for process in processes:
         if process.exit_code is None:
             process.signal(signum)
+
+
+def process_birth(pid: int) -> str | None:
+    """When the process started (Linux: /proc/PID/stat's starttime, in clock ticks since boot), which tells it
+    from a later process given the same ID; None where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces: fields 3, 4, ...
+    return fields[19] if len(fields) > 19 else None  # field 22
+
+
+def kill_leftover(pid: int, birth: str | None) -> bool:
+    """SIGKILL the process group of a container that an earlier server started and left running (the server was
+    killed), if the process with that ID is still the one recorded; True when it was."""
+    if birth is None or process_birth(pid) != birth:
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    return True

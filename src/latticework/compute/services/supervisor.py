@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import platform
 import signal
 import time
 from collections.abc import Iterable, Iterator
@@ -31,7 +32,14 @@ from latticework.compute.services import model, scheduler
 from latticework.compute.services.launch import LaunchSpec, NotRunnable, first_port, launch_spec
 from latticework.compute.services.lease import LeaseLost, StoreLease, holder_id
 from latticework.compute.services.records import container_overrides
-from latticework.compute.services.runner import ContainerProcess, free_port, port_open, spawn
+from latticework.compute.services.runner import (
+    ContainerProcess,
+    free_port,
+    kill_leftover,
+    port_open,
+    process_birth,
+    spawn,
+)
 from latticework.compute.services.states import TaskEvent, TaskStatus, next_status
 from latticework.control.backend import Backend, Caller
 from latticework.control.elbv2.tasks import is_elbv2_group, target_call, target_health
@@ -92,7 +100,7 @@ class ServiceSupervisor:
             await asyncio.gather(loop, return_exceptions=True)
         arns = list(self.live)
         for arn in arns:
-            with contextlib.suppress(LeaseLost):  # then the new holder deregisters it
+            with _recorded_if_possible():
                 self._deregister(self._record(arn))
             self.live[arn].signal(signal.SIGTERM)
         await asyncio.gather(*(self._reap(arn) for arn in arns))
@@ -108,9 +116,11 @@ class ServiceSupervisor:
         if pending:
             live.signal(signal.SIGKILL)
             await asyncio.gather(*pending, return_exceptions=True)
-        record = self._record(arn) if record_stop else None
-        if record is not None:
-            with contextlib.suppress(LeaseLost):  # then the new holder finishes it
+        if not record_stop:
+            return
+        with _recorded_if_possible():
+            record = self._record(arn)
+            if record is not None:
                 self._finish(record, live, "Task stopped: the Latticework server running it shut down.", requested=True)
 
     async def _let_go(self) -> None:
@@ -171,6 +181,7 @@ class ServiceSupervisor:
             else:
                 reason = None if doc["desiredStatus"] == "STOPPED" else "Task stopped: its process belonged to an " \
                     "earlier run of the Latticework server or to another server."  # fmt: skip
+                self._kill_leftovers(record)
                 self._deregister(record)
                 self._finish(record, None, reason, requested=reason is None)
             return
@@ -184,6 +195,17 @@ class ServiceSupervisor:
             self._stopping(record, live, now)
         elif doc["lastStatus"] == "PENDING":
             await self._pending(record, live, now)
+
+    def _kill_leftovers(self, record: Record) -> None:
+        """The processes of a task whose server is gone (killed) may still run on this host: kill them, or they
+        would keep their ports and serve, in no record, for ever."""
+        if record.doc.get("_host") != platform.node():
+            return
+        for process in record.doc.get("_processes") or []:
+            if kill_leftover(int(process["pid"]), process.get("birth")):
+                self._note(
+                    self._log_path(record), f"killed process {process['pid']}, left running by an earlier server"
+                )
 
     async def _launch(self, record: Record, now: float) -> None:
         doc = record.doc
@@ -214,7 +236,8 @@ class ServiceSupervisor:
         definitions = taskdef.doc["containerDefinitions"] if taskdef else []
         port_names = {m["name"]: c["name"] for c in definitions for m in c["portMappings"] if m.get("name")}
         stop_timeout = max((float(c.get("stopTimeout") or _STOP_TIMEOUT) for c in definitions), default=_STOP_TIMEOUT)
-        self._update(record, lambda d: _launched(d, live, port_names, now, stop_timeout))
+        processes = [{"pid": c.process.pid, "birth": process_birth(c.process.pid)} for c in containers]
+        self._update(record, lambda d: _launched(d, live, port_names, now, stop_timeout, processes))
 
     def _specs(self, record: Record, taskdef: dict[str, Any] | None, task_dir: Path) -> list[LaunchSpec]:
         if taskdef is None:
@@ -388,6 +411,18 @@ class ServiceSupervisor:
             return tx.get_by_arn(arn)
 
 
+@contextlib.contextmanager
+def _recorded_if_possible() -> Iterator[None]:
+    """Around the store writes of a shutdown, which must never keep the processes from being stopped: another
+    server took the lease over (its records are the new holder's now), or the store is gone."""
+    try:
+        yield
+    except LeaseLost:
+        pass
+    except Exception:
+        log.exception("could not record a task stopped at shutdown")
+
+
 # -- document changes (pure) -----------------------------------------------------------------------------------
 
 
@@ -396,8 +431,12 @@ def _move(doc: dict[str, Any], event: TaskEvent, **private: Any) -> None:
     doc.update(private)
 
 
-def _launched(doc: dict[str, Any], live: _Live, port_names: dict[str, str], now: float, stop_timeout: float) -> None:
+def _launched(
+    doc: dict[str, Any], live: _Live, port_names: dict[str, str], now: float, stop_timeout: float,
+    processes: list[dict[str, Any]],
+) -> None:  # fmt: skip
     _move(doc, TaskEvent.LAUNCHED, _pendingSince=now, _ports=live.ports, _stopTimeout=stop_timeout)
+    doc.update(_host=platform.node(), _processes=processes)
     doc.update(pullStartedAt=now, pullStoppedAt=now)
     pids = {c.spec.container: c.process.pid for c in live.containers}
     for container in doc["containers"]:
