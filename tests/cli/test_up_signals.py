@@ -49,6 +49,7 @@ class Signaller(Provider):
         self.live: dict[str, dict[str, Any]] = {}
         self.created: list[str] = []
         self.waited = False
+        self.signalled_on_delete = False
 
     def create(self, ctx: Context, logical_id: str, props: Mapping[str, Any]) -> Applied:
         self._signal_if(props, "deploy")
@@ -64,6 +65,9 @@ class Signaller(Provider):
         return current
 
     def delete(self, ctx: Context, current: Applied, props: Mapping[str, Any]) -> None:
+        if props.get("SignalOnDelete") == "yes" and not self.signalled_on_delete:
+            self.signalled_on_delete = True
+            os.kill(os.getpid(), self.signum)
         del self.live[current.physical_id]
 
     def waiting_for(self, ctx: Context, current: Applied, props: Mapping[str, Any]) -> str | None:
@@ -81,10 +85,11 @@ TEMPLATE = """
 Parameters:
   When: {Type: String, Default: never}
   Size: {Type: String, Default: "1"}
+  Again: {Type: String, Default: "no"}
 Resources:
   First: {Type: Test::Signaller, Properties: {Size: !Ref Size}}
   Second: {Type: Test::Signaller, Properties: {Parent: !GetAtt First.Arn, Signal: !Ref When}}
-  Third: {Type: Test::Signaller, Properties: {Parent: !GetAtt Second.Arn}}
+  Third: {Type: Test::Signaller, Properties: {Parent: !GetAtt Second.Arn, SignalOnDelete: !Ref Again}}
 """
 
 
@@ -92,7 +97,8 @@ Resources:
 def up_in_process(
     make_server: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., tuple[Any, Signaller]]:
-    """Runs `up` in this process on a private server (so `up` starts none), with Test::Signaller known."""
+    """Runs `up` (or `down`) in this process on a private server (so `up` starts none), with Test::Signaller
+    known."""
     server = make_server()
     template = tmp_path / "template.yaml"
     template.write_text(TEMPLATE)
@@ -102,8 +108,8 @@ def up_in_process(
     def run(signum: int, *args: str) -> tuple[Any, Signaller]:
         provider.signum, provider.waited = signum, False
         before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-        command = ["up", str(template), "--state-dir", str(server.state_dir), "--api-port", str(server.port),
-                   "--stack-name", "sig", *args]  # fmt: skip
+        where = ["--state-dir", str(server.state_dir), "--api-port", str(server.port), "--stack-name", "sig"]
+        command = ["down", *where, "--keep-server"] if args == ("down",) else ["up", str(template), *where, *args]
         result = CliRunner().invoke(app, command)
         assert {number: signal.getsignal(number) for number in before} == before, "up left its handlers behind"
         return result, provider
@@ -142,3 +148,15 @@ def test_a_signal_while_waiting_for_readiness(up_in_process: Any, detach: bool, 
     assert result.exit_code == 128 + signal.SIGINT, result.output
     assert sorted(provider.live) == left
     assert ("tearing down" in result.output) is not detach
+
+
+def test_a_second_signal_interrupts_the_teardown_and_down_finishes_it(up_in_process: Any) -> None:
+    """SIGINT while waiting starts the teardown; a second one cuts it off at once (Ctrl-C twice is how one
+    insists). What is left stays in the stack's record, so `latticework down` deletes the rest."""
+    result, provider = up_in_process(signal.SIGINT, "--parameter", "When=wait", "--parameter", "Again=yes")
+    assert result.exit_code == 128 + signal.SIGINT, result.output
+    assert "teardown interrupted; `latticework down` finishes it" in result.output
+    assert sorted(provider.live) == ["First", "Second", "Third"]  # Third's delete was cut off
+    finished, provider = up_in_process(signal.SIGINT, "down")
+    assert finished.exit_code == 0, finished.output
+    assert provider.live == {}

@@ -1,6 +1,7 @@
 """`latticework up`, `down` and `outputs`: deploy a CloudFormation template against the server for a state dir
 (starting one in the background when none answers), print progress per resource and the outputs, and tear
-down. Argument parsing, the server process and printing only; the engine is latticework.deploy.
+down. Argument parsing, the server process, signals (what one does at each stage is `after_signal`, a table)
+and printing only; the engine is latticework.deploy.
 """
 
 from __future__ import annotations
@@ -235,6 +236,9 @@ def _after_signal(
         except DeployError as exc:
             typer.echo(f"latticework up: {exc}; `latticework down` tries again", err=True)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt:  # a second signal: the record keeps what is left, resource by resource
+            typer.echo("\nlatticework up: teardown interrupted; `latticework down` finishes it", err=True)
+            raise typer.Exit(128 + (signum or signal.SIGINT)) from None
     elif stacks.get(name) is not None:
         typer.echo(f"stack {name} stays deployed (`latticework down` deletes it)")
     if started and outcome.stop_server:
