@@ -61,6 +61,66 @@ def test_load_balancer_lifecycle(elbv2: Any, vpc_id: str, unique: Any) -> None:
     elbv2.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])  # deleting again succeeds, as on AWS
 
 
+def attributes(elbv2: Any, arn: str) -> dict[str, str]:
+    return {a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+
+
+def test_load_balancer_attributes_default_modify_and_persist(elbv2: Any, vpc_id: str, unique: Any) -> None:
+    arn = new_alb(elbv2, unique("alb")[:32], vpc_id)["LoadBalancerArn"]
+    described = attributes(elbv2, arn)
+    assert described["access_logs.s3.enabled"] == "false" and described["idle_timeout.timeout_seconds"] == "60"
+    assert described["routing.http2.enabled"] == "true" and described["deletion_protection.enabled"] == "false"
+    changes = {"access_logs.s3.enabled": "true", "access_logs.s3.bucket": "my-logs", "access_logs.s3.prefix": "web",
+               "idle_timeout.timeout_seconds": "120"}  # fmt: skip
+    given = [{"Key": k, "Value": v} for k, v in changes.items()]
+    answered = elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=given)["Attributes"]
+    assert len(answered) == len(described)  # every attribute, as AWS answers
+    assert attributes(elbv2, arn) == {**described, **changes}
+    assert "_attributes" not in elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "error", "message"),
+    [
+        ([("no.such.key", "1")], "ValidationError", "attribute key 'no.such.key' is not recognized"),
+        ([("routing.http2.enabled", "yes")], "ValidationError", "give true or false"),
+        ([("idle_timeout.timeout_seconds", "0")], "ValidationError", "a whole number from 1 to 4000"),
+        ([("access_logs.s3.bucket", "Bad_Bucket")], "ValidationError", "an S3 bucket name"),
+        ([("access_logs.s3.prefix", "AWSLogs/x")], "ValidationError", "without a leading '/' or 'AWSLogs'"),
+        (
+            [("access_logs.s3.enabled", "true")],
+            "InvalidConfigurationRequest",
+            "'access_logs.s3.bucket' cannot be empty",
+        ),
+    ],
+)
+def test_load_balancer_attribute_errors_change_nothing(
+    elbv2: Any, vpc_id: str, unique: Any, attributes: list[tuple[str, str]], error: str, message: str
+) -> None:
+    arn = new_alb(elbv2, unique("alb")[:32], vpc_id)["LoadBalancerArn"]
+    before = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+    given = [{"Key": "deletion_protection.enabled", "Value": "true"}] + [{"Key": k, "Value": v} for k, v in attributes]
+    with pytest.raises(ClientError) as exc:
+        elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=given)
+    assert code(exc) == error and message in exc.value.response["Error"]["Message"]
+    assert elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"] == before
+
+
+def test_deletion_protection_refuses_delete_until_turned_off(elbv2: Any, vpc_id: str, unique: Any) -> None:
+    arn = new_alb(elbv2, unique("alb")[:32], vpc_id)["LoadBalancerArn"]
+    protect = [{"Key": "deletion_protection.enabled", "Value": "true"}]
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=protect)
+    with pytest.raises(ClientError) as exc:
+        elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    assert code(exc) == "OperationNotPermitted" and "deletion protection is enabled" in str(exc.value)
+    assert elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[{**protect[0], "Value": "false"}])
+    elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    with pytest.raises(ClientError) as exc:
+        elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)
+    assert code(exc) == "LoadBalancerNotFound"
+
+
 def test_target_group_gets_elbv2_health_check_defaults(elbv2: Any, vpc_id: str, unique: Any) -> None:
     group = new_group(elbv2, unique("tg")[:32], vpc_id)
     expected = {

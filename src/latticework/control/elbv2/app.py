@@ -25,7 +25,7 @@ from latticework.control.api.model import service_model
 from latticework.control.api.restjson import Response
 from latticework.control.api.sigv4scope import credential_scope
 from latticework.control.backend import Caller
-from latticework.control.elbv2 import listeners, load_balancers, protocol, rules, target_groups, targets
+from latticework.control.elbv2 import attributes, listeners, load_balancers, protocol, rules, target_groups, targets
 from latticework.control.elbv2._context import ElbCtx
 from latticework.control.elbv2.errors import ElbError
 from latticework.control.errors import ApiError
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 Operation = Callable[[ElbCtx, dict[str, Any]], dict[str, Any]]
 _OPERATIONS: dict[str, Operation] = {
     name: getattr(module, name)
-    for module in (load_balancers, target_groups, listeners, rules, targets)
+    for module in (load_balancers, attributes, target_groups, listeners, rules, targets)
     for name in module.__all__
     if name != "normalised_actions"
 }

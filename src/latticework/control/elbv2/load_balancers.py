@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from latticework.control.elbv2._context import ElbCtx, tags_of
+from latticework.control.elbv2.attributes import deletion_protected
 from latticework.control.elbv2.errors import ElbError, not_found, validation
 from latticework.control.store import Record
 from latticework.dataplane.alb import names
@@ -94,10 +95,13 @@ def describe_load_balancers(ctx: ElbCtx, params: dict[str, Any]) -> dict[str, An
 
 def delete_load_balancer(ctx: ElbCtx, params: dict[str, Any]) -> dict[str, Any]:
     """Deletes its listeners and their rules too. API reference: deleting a load balancer that does not exist
-    (or is already deleted) succeeds."""
+    (or is already deleted) succeeds; one with deletion protection enabled is refused."""
     record = ctx.tx.get_by_arn(params["LoadBalancerArn"])
     if record is None or record.kind != names.LB_KIND:
         return {}
+    if deletion_protected(record.doc):
+        raise ElbError("OperationNotPermitted", f"Load balancer '{record.arn}' cannot be deleted because deletion "
+                       "protection is enabled; set deletion_protection.enabled to false first.")  # fmt: skip
     for listener in ctx.find(names.LISTENER_KIND, parent=record.id):
         for rule in ctx.find(names.RULE_KIND, parent=listener.id):
             ctx.tx.delete(rule)
