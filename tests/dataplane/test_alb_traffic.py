@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
+import shlex
 import socket
+import time
+from pathlib import Path
 from typing import Any
 
 from topology import Backend, Network, eventually, get_json
@@ -121,3 +125,60 @@ def test_lattice_alb_target_group_reaches_an_internal_alb(network: Network, back
     except OSError:
         bound = False
     assert not bound
+
+
+def test_an_alb_with_access_logs_writes_elbs_log_lines_to_its_bucket(network: Network, backend: Any) -> None:
+    """access_logs.s3.enabled with a bucket and prefix: every request through the ALB becomes one line of ELB's
+    access log syntax in the 5-minute object under STATE_DIR/logs/s3/BUCKET/PREFIX/AWSLogs/...; turned off, no
+    more lines."""
+    vpc = network.add_vpc("web", associate=False)
+    port = free_port()
+    setup = alb_setup(network, [backend("a")], "internet-facing", vpc, port)
+    elbv2, arn = network.server.client("elbv2"), setup["lb"]["LoadBalancerArn"]
+    settings = {"access_logs.s3.enabled": "true", "access_logs.s3.bucket": "alb-logs", "access_logs.s3.prefix": "web"}
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[{"Key": k, "Value": v}
+                                                                            for k, v in settings.items()])  # fmt: skip
+    network.settle()
+    answers = [request(port, path, {"user-agent": "probe/1"})[0] for path in ("/cart?x=1", "/maintenance", "/old/a")]
+    assert answers == [200, 503, 301]
+    root = Path(network.server.state_dir) / "logs" / "s3" / "alb-logs" / "web" / "AWSLogs" / "000000000000"
+    eventually(lambda: len(_alb_log_lines(root)) == 3)
+    lines = _alb_log_lines(root)
+    lb_id = arn.partition(":loadbalancer/")[2]
+    forward, fixed, redirect = (dict(zip(_ALB_SYNTAX.split(), line, strict=True)) for line in lines)
+    for entry in (forward, fixed, redirect):
+        assert (entry["type"], entry["elb"], entry["user_agent"]) == ("http", lb_id, "probe/1")
+        assert entry["client:port"].startswith("127.0.0.1:") and entry["ssl_cipher"] == "-"
+    assert forward["request"] == f"GET http://127.0.0.1:{port}/cart?x=1 HTTP/1.1"
+    assert (forward["elb_status_code"], forward["target_status_code"]) == ("200", "200")
+    assert forward["target:port"].startswith("127.0.0.1:") and forward["target_group_arn"] == setup["group"]
+    assert forward["matched_rule_priority"] == "0" and forward["actions_executed"] == "forward"
+    assert float(forward["request_processing_time"]) >= 0 and float(forward["target_processing_time"]) >= 0
+    assert forward["trace_id"].startswith("Root=1-")
+    assert (fixed["elb_status_code"], fixed["target_status_code"], fixed["target:port"]) == ("503", "-", "-")
+    assert (fixed["matched_rule_priority"], fixed["actions_executed"]) == ("1", "fixed-response")
+    assert fixed["request_processing_time"] == fixed["target_processing_time"] == "-1"
+    assert (redirect["matched_rule_priority"], redirect["actions_executed"]) == ("2", "redirect")
+    assert redirect["redirect_url"] == f"http://127.0.0.1:{port}/new/old/a"
+    name = next(root.rglob("*.log")).name
+    assert re.fullmatch(rf"000000000000_elasticloadbalancing_us-west-2_{re.escape(lb_id.replace('/', '.'))}_"
+                        r"\d{8}T\d{4}Z_127\.0\.0\.1_[0-9a-f]{8}\.log", name)  # fmt: skip
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[{"Key": "access_logs.s3.enabled",
+                                                                            "Value": "false"}])  # fmt: skip
+    network.settle()
+    request(port, "/cart")
+    time.sleep(0.5)  # longer than the sink's flush delay
+    assert len(_alb_log_lines(root)) == 3
+
+
+_ALB_SYNTAX = (  # ELB User Guide, "Access log entries": the fields of a line, in order
+    "type time elb client:port target:port request_processing_time target_processing_time response_processing_time "
+    "elb_status_code target_status_code received_bytes sent_bytes request user_agent ssl_cipher ssl_protocol "
+    "target_group_arn trace_id domain_name chosen_cert_arn matched_rule_priority request_creation_time "
+    "actions_executed redirect_url error_reason target:port_list target_status_code_list classification "
+    "classification_reason conn_trace_id"
+)
+
+
+def _alb_log_lines(root: Path) -> list[list[str]]:
+    return [shlex.split(line) for path in sorted(root.rglob("*.log")) for line in path.read_text().splitlines()]

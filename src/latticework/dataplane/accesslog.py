@@ -45,6 +45,7 @@ __all__ = [
     "access_record",
     "destination_path",
     "log_targets",
+    "path_segment",
     "request_line",
     "start_time",
 ]
@@ -462,7 +463,7 @@ def destination_path(destination_arn: str, resource_id: str, account: str, regio
     """
     _check(resource_id, _RESOURCE_ID, "resource id")
     if match := _CLOUDWATCH.fullmatch(destination_arn):
-        group = _segment(match["name"])
+        group = path_segment(match["name"])
         return PurePosixPath("cloudwatch", match["account"], match["region"], group, f"{resource_id}.log")
     if match := _FIREHOSE.fullmatch(destination_arn):
         return PurePosixPath("firehose", match["account"], match["region"], f"{match['name']}.log")
@@ -484,7 +485,7 @@ def _s3_key(
     moment = datetime.fromtimestamp(window, UTC)
     digest = hashlib.sha256(f"{arn}\n{resource_id}\n{window}".encode()).hexdigest()[:8]
     name = f"{account}_VpcLatticeAccessLogs_{region}_{resource_id}_{moment:%Y%m%dT%H%MZ}_{digest}.json"
-    prefix_parts = [_segment(part) for part in prefix.split("/") if part]
+    prefix_parts = [path_segment(part) for part in prefix.split("/") if part]
     return PurePosixPath(
         "s3",
         bucket,
@@ -502,7 +503,7 @@ def _s3_key(
     )
 
 
-def _segment(name: str) -> str:
+def path_segment(name: str) -> str:
     """One safe path segment for a name: everything but letters, digits and `-_.~` percent-encoded, and the
     names `.` and `..` spelled `%2E` and `%2E%2E`."""
     encoded = quote(name, safe="")

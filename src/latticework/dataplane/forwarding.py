@@ -64,6 +64,7 @@ class Trace:
     sni: str | None = None
     tls_version: str | None = None
     tls_cipher: str | None = None
+    alb: Any = None  # an `alb.accesslog.AlbHop` when an ALB with an access log handled the request
 
     def finished(self) -> Exchange:
         decision = self.decision

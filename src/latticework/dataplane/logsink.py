@@ -15,7 +15,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from types import TracebackType
 from typing import Any
 
@@ -96,20 +96,39 @@ class AccessLogSink:
                 if self._oldest is None:
                     self._oldest = now
             # One lock per record (was two: buffering, then flush_if_due); the flush itself runs outside it.
-            oldest = self._oldest
-            due = oldest is not None and (now - oldest >= self.max_delay or self._pending_bytes >= self.max_bytes)
+            due = self._due(now)
+        if due:
+            self.flush()
+
+    def write_file(self, relative: PurePath, line: bytes, now: float) -> None:
+        """Buffer one line for the file at `relative` (under the logs directory): an ALB's access log, whose
+        path `alb.accesslog.alb_log_path` decides."""
+        path = os.fspath(self.logs_dir / relative)
+        with self._lock:
+            lines = self._pending.get(path)
+            if lines is None:
+                self._pending[path] = [line]
+            else:
+                lines.append(line)
+            self._pending_bytes += len(line)
+            if self._oldest is None:
+                self._oldest = now
+            due = self._due(now)
         if due:
             self.flush()
 
     def flush_if_due(self, now: float) -> bool:
         """Flush if the oldest buffered line is `max_delay` old or the buffer holds `max_bytes`."""
         with self._lock:
-            due = self._oldest is not None and (
-                now - self._oldest >= self.max_delay or self._pending_bytes >= self.max_bytes
-            )
+            due = self._due(now)
         if due:
             self.flush()
         return due
+
+    def _due(self, now: float) -> bool:
+        """Under the lock: the oldest buffered line is `max_delay` old, or the buffer holds `max_bytes`."""
+        oldest = self._oldest
+        return oldest is not None and (now - oldest >= self.max_delay or self._pending_bytes >= self.max_bytes)
 
     def flush(self) -> None:
         """Append every buffered line to its file: one open, one write() and one close per file."""

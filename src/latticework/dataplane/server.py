@@ -18,6 +18,7 @@ from latticework.console.metrics import TrafficMetrics
 from latticework.control.store import Store
 from latticework.dataplane.accesslog import LogRouter, request_line
 from latticework.dataplane.alb import names as alb_names
+from latticework.dataplane.alb.accesslog import alb_log_line, alb_log_path
 from latticework.dataplane.alb.listeners import AlbHealthSink, AlbRouter, AlbServers
 from latticework.dataplane.alb.views import EMPTY, AlbSnapshot, compile_albs
 from latticework.dataplane.follower import ConfigFollower
@@ -141,8 +142,8 @@ class DataPlane:
 
     def record(self, trace: Trace) -> None:
         """The relay's record hook: the request counted in the metrics, and the access log line of a finished
-        request for each subscription that logs it. Read straight from the trace (no `Exchange`), and nothing
-        is built when no subscription logs it."""
+        request for each subscription that logs it, and for the ALB that handled it if that ALB logs. Read
+        straight from the trace (no `Exchange`), and nothing is built when nothing logs it."""
         self.metrics.observe(trace)
         router = self._log_router
         destinations = self.follower.snapshot.log_destinations
@@ -153,6 +154,9 @@ class DataPlane:
             line = request_line(trace)
             for target in targets:
                 self.logs.write(target.destinations, target.resource_id, target.account, target.region, line, trace.end)
+        hop = trace.alb
+        if hop is not None:  # set only for an ALB with access_logs.s3.enabled
+            self.logs.write_file(alb_log_path(hop.alb, trace.end), alb_log_line(hop, trace), trace.end)
 
     async def start(self) -> None:
         await self._refresh()

@@ -10,13 +10,13 @@ Pure: the random draw, the round-robin counter, the health view, the time and th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import formatdate
 from http.cookies import CookieError, SimpleCookie
 
 from latticework.dataplane.alb.actions import Fixed, Forward, Redirect, redirect_location
 from latticework.dataplane.alb.conditions import Request, matches_all
-from latticework.dataplane.alb.views import AlbListener, AlbRule, AlbSnapshot, AlbView
+from latticework.dataplane.alb.views import DEFAULT_PRIORITY, AlbListener, AlbRule, AlbSnapshot, AlbView
 from latticework.dataplane.routing import choose_target
 from latticework.dataplane.snapshot import TargetGroupView, TargetView
 
@@ -31,6 +31,7 @@ __all__ = [
     "decide_alb",
     "forwarded_headers",
     "select_rule",
+    "trace_id",
 ]
 
 # ELB UG "Sticky sessions for your Application Load Balancer": target group stickiness uses the AWSALBTG cookie.
@@ -48,6 +49,7 @@ class AlbForward:
     target_group: TargetGroupView
     target: TargetView
     set_cookie: str | None = None  # a Set-Cookie value for the response (stickiness)
+    rule_priority: int = 0  # of the rule that matched; the default rule is 0, as ELB's access log has it
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class AlbFixed:
     status: int
     content_type: str
     body: str
+    rule_priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ class AlbRedirect:
     alb: AlbView
     status: int
     location: str
+    rule_priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +103,13 @@ def decide_alb(
     if rule is None:  # only if the default rule is missing (it never is after CreateListener)
         return AlbRefusal(503, "No rule matched", "NoRule")
     action = rule.action
+    priority = 0 if rule.priority == DEFAULT_PRIORITY else rule.priority
     if isinstance(action, Fixed):
-        return AlbFixed(alb, action.status, action.content_type, action.body)
+        return AlbFixed(alb, action.status, action.content_type, action.body, priority)
     if isinstance(action, Redirect):
         location = redirect_location(action, scheme, request.host, port, request.path, request.query)
-        return AlbRedirect(alb, action.status, location)
-    return _forward(albs, alb, listener, action, request, healthy, draw, counter, now)
+        return AlbRedirect(alb, action.status, location, priority)
+    return _forward(albs, alb, listener, action, request, healthy, draw, counter, now, priority)
 
 
 def _forward(
@@ -117,6 +122,7 @@ def _forward(
     draw: float,
     counter: Callable[[str], int],
     now: float,
+    priority: int,
 ) -> AlbDecision:
     group_arn = _sticky_group(forward, request.headers.get("cookie", "")) or _weighted(forward, draw)
     group = albs.target_groups.get(group_arn or "")
@@ -129,7 +135,7 @@ def _forward(
         return AlbRefusal(503, "Service Temporarily Unavailable", "NoRegisteredTargets")
     target = next(t for t in serving if t.key == key)
     cookie = _sticky_cookie(group.arn, forward.stickiness_seconds, now) if forward.stickiness_seconds else None
-    return AlbForward(alb, listener, group, target, cookie)
+    return AlbForward(alb, listener, group, target, cookie, priority)
 
 
 def another_target(forward: AlbForward, healthy: HealthyTargets, counter: int) -> AlbForward | None:
@@ -144,7 +150,7 @@ def another_target(forward: AlbForward, healthy: HealthyTargets, counter: int) -
     if key is None:
         return None
     target = next(t for t in serving if t.key == key)
-    return AlbForward(forward.alb, forward.listener, group, target, forward.set_cookie)
+    return replace(forward, target=target)
 
 
 def _weighted(forward: Forward, draw: float) -> str | None:
@@ -188,5 +194,11 @@ def forwarded_headers(
     chain = ", ".join([*prior, client_ip])
     out = [*kept, ("x-forwarded-for", chain), ("x-forwarded-proto", scheme), ("x-forwarded-port", str(port))]
     if not any(n == "x-amzn-trace-id" for n, _ in headers):
-        out.append(("x-amzn-trace-id", f"Root=1-{int(now):08x}-{request_id.replace('-', '')[:24]:0>24}"))
+        out.append(("x-amzn-trace-id", trace_id(headers, request_id, now)))
     return out
+
+
+def trace_id(headers: Sequence[tuple[str, str]], request_id: str, now: float) -> str:
+    """The request's X-Amzn-Trace-Id: the client's, else the one the ALB makes, `Root=1-<epoch hex>-<24 hex>`."""
+    sent = next((v for n, v in headers if n == "x-amzn-trace-id"), None)
+    return sent if sent is not None else f"Root=1-{int(now):08x}-{request_id.replace('-', '')[:24]:0>24}"

@@ -24,6 +24,7 @@ from latticework.control.store import Store
 from latticework.dataplane import http1
 from latticework.dataplane._fastpath import new_request_id, reason_phrase
 from latticework.dataplane.alb import names
+from latticework.dataplane.alb.accesslog import AlbHop
 from latticework.dataplane.alb.conditions import Request
 from latticework.dataplane.alb.decide import (
     AlbDecision,
@@ -33,6 +34,7 @@ from latticework.dataplane.alb.decide import (
     another_target,
     decide_alb,
     forwarded_headers,
+    trace_id,
 )
 from latticework.dataplane.alb.views import AlbSnapshot, AlbView
 from latticework.dataplane.decide import Forwarding, RequestHead, upstream_headers
@@ -100,6 +102,9 @@ class AlbRouter:
         decision = decide_alb(
             self.albs(), alb, port, scheme, request, self.healthy, relay._random.random(), relay._next, now
         )
+        if alb.access_log is not None:
+            hop_trace = trace_id(headers, flight.trace.request_id, now)
+            flight.trace.alb = AlbHop(alb, scheme, port, (client, conn.source[1]), hop_trace, decision)
         if isinstance(decision, AlbForward):
             out = forwarded_headers(headers, client, scheme, port, flight.trace.request_id, now)
             self._forward(conn, flight, decision, out)

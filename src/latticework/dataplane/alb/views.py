@@ -22,6 +22,7 @@ from latticework.dataplane.snapshot import Snapshot, TargetGroupView, TargetView
 __all__ = [
     "DEFAULT_PRIORITY",
     "EMPTY",
+    "AccessLogBucket",
     "AlbListener",
     "AlbRule",
     "AlbSnapshot",
@@ -53,6 +54,14 @@ class AlbListener:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessLogBucket:
+    """Where an ALB's access log goes (attributes access_logs.s3.bucket and .prefix)."""
+
+    bucket: str
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlbView:
     arn: str
     name: str
@@ -62,6 +71,7 @@ class AlbView:
     account: str
     region: str
     listeners: Mapping[int, AlbListener]
+    access_log: AccessLogBucket | None = None  # None: access_logs.s3.enabled is false
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +149,15 @@ def _alb(record: Record, listeners: dict[int, AlbListener]) -> AlbView:
         account=record.account,
         region=record.region,
         listeners=MappingProxyType(dict(listeners)),
+        access_log=_access_log(doc.get("_attributes") or {}),
     )
+
+
+def _access_log(attributes: Mapping[str, str]) -> AccessLogBucket | None:
+    """The record keeps only attributes set away from their defaults (false, "", ""): control/elbv2/attributes."""
+    if attributes.get("access_logs.s3.enabled") != "true":
+        return None
+    return AccessLogBucket(attributes.get("access_logs.s3.bucket", ""), attributes.get("access_logs.s3.prefix", ""))
 
 
 def _target_groups(by_kind: Mapping[str, list[Record]], now: float) -> dict[str, TargetGroupView]:
