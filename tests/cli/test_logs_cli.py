@@ -13,7 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from latticework.cli.logs import FollowState, logs, parse_records, poll_new_lines, service_matches
+from latticework.cli.logs import FollowState, alb_line_matches, logs, parse_records, poll_new_lines, service_matches
 from latticework.dataplane.logsink import AccessLogSink
 
 ACCOUNT = "111122223333"
@@ -192,3 +192,17 @@ def test_parse_records_skips_non_objects_and_sorts_stably() -> None:
 def test_service_matches_by_generated_name(record: dict[str, Any], wanted: str, matches: bool) -> None:
     """A name matches through the generated DNS name (name-<id>), case-insensitively, port ignored."""
     assert service_matches(record, wanted) is matches
+
+
+@pytest.mark.parametrize(
+    ("line", "alb", "expected"),
+    [
+        ("http 2026-12-05T01:38:31Z app/web/874e50f70b88e99d 1.2.3.4:5 - -1", "web", True),
+        ("https 2026-12-05T01:38:31Z app/web/874e50f70b88e99d 1.2.3.4:5 - -1", "app/web/874e50f70b88e99d", True),
+        ("http 2026-12-05T01:38:31Z app/web-2/874e50f70b88e99d 1.2.3.4:5 - -1", "web", False),
+        ('{"startTime": "x", "serviceArn": "web"}', "web", False),  # a Lattice record, not ELB's syntax
+        ("http web", "web", False),
+    ],
+)
+def test_alb_line_matches(line: str, alb: str, expected: bool) -> None:
+    assert alb_line_matches(line, alb) is expected

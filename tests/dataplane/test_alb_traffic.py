@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from topology import Backend, Network, eventually, get_json
+from typer.testing import CliRunner
+
+from latticework.cli.main import app
 
 
 def free_port() -> int:
@@ -160,6 +163,9 @@ def test_an_alb_with_access_logs_writes_elbs_log_lines_to_its_bucket(network: Ne
     assert fixed["request_processing_time"] == fixed["target_processing_time"] == "-1"
     assert (redirect["matched_rule_priority"], redirect["actions_executed"]) == ("2", "redirect")
     assert redirect["redirect_url"] == f"http://127.0.0.1:{port}/new/old/a"
+    printed = CliRunner().invoke(app, ["logs", "--alb", setup["lb"]["LoadBalancerName"], "--state-dir",
+                                       str(network.server.state_dir)])  # fmt: skip
+    assert printed.exit_code == 0 and [shlex.split(line) for line in printed.output.splitlines()] == lines
     name = next(root.rglob("*.log")).name
     assert re.fullmatch(rf"000000000000_elasticloadbalancing_us-west-2_{re.escape(lb_id.replace('/', '.'))}_"
                         r"\d{8}T\d{4}Z_127\.0\.0\.1_[0-9a-f]{8}\.log", name)  # fmt: skip

@@ -3,9 +3,9 @@
 Reads every destination's files (cloudwatch/, s3/, firehose/), so a request logged to two destinations (or by
 both its service's and its service network's subscriptions) is printed once. `--service NAME` that names an ECS
 service (NAME or CLUSTER/NAME) prints its tasks' stdout/stderr instead (STATE_DIR/logs/services/CLUSTER/NAME/
-TASKID.log, each line prefixed with its task ID); `--function` a function's log. `poll_new_lines` is the
-non-blocking step the follow loop repeats: it returns the complete lines appended since the last poll,
-including those of files created since.
+TASKID.log, each line prefixed with its task ID); `--function` a function's log; `--alb NAME` an ALB's access
+log lines (ELB's syntax, from the ALB's S3 objects). `poll_new_lines` is the non-blocking step the follow loop
+repeats: it returns the complete lines appended since the last poll, including those of files created since.
 """
 
 from __future__ import annotations
@@ -195,10 +195,17 @@ def logs(
     function: Annotated[
         str | None, typer.Option("--function", help="Print this function's log (START/END/REPORT and output) instead.")
     ] = None,
+    alb: Annotated[
+        str | None,
+        typer.Option("--alb", help="Print this ALB's access log (name, or app/NAME/ID), ELB's line syntax, instead."),
+    ] = None,
 ) -> None:
     """Print the access log records under STATE_DIR/logs, oldest first, one JSON object per line."""
     if function is not None:
         _function_log(state_dir / "logs" / "functions" / f"{function}.log", follow)
+        return
+    if alb is not None:
+        _alb_log(state_dir / "logs" / "s3", alb, follow)
         return
     task_dirs = task_log_dirs(state_dir / "logs", service) if service is not None else []
     if task_dirs:
@@ -225,6 +232,29 @@ def logs(
             emit(poll_new_lines(state))
     except KeyboardInterrupt:
         pass
+
+
+def _alb_log(s3_dir: Path, alb: str, follow: bool) -> None:
+    """The lines of the ALB's access log objects (any bucket; `access_logs.s3.*`), then (with -f) new ones."""
+    state = FollowState(s3_dir)
+    try:
+        while True:
+            for line in poll_new_lines(state):
+                if alb_line_matches(line, alb):
+                    typer.echo(line)
+            if not follow:
+                return
+            time.sleep(_POLL_SECONDS)
+    except KeyboardInterrupt:
+        pass
+
+
+def alb_line_matches(line: str, alb: str) -> bool:
+    """Whether an access log line is ELB's, of the ALB `alb` names: its name, or its `app/NAME/ID` (third field)."""
+    fields = line.split(" ", 3)
+    if len(fields) < 4 or fields[0] not in ("http", "https", "h2", "ws", "wss", "grpcs"):
+        return False
+    return alb in (fields[2], fields[2].split("/")[1] if fields[2].count("/") == 2 else None)
 
 
 def _function_log(path: Path, follow: bool) -> None:
