@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
 from latticework.dataplane.alb.accesslog import AlbHop, alb_log_line, alb_log_path
 from latticework.dataplane.alb.decide import AlbForward, AlbRefusal
 from latticework.dataplane.alb.views import AccessLogBucket, AlbListener, AlbView
+from latticework.dataplane.forwarding import Trace
 from latticework.dataplane.snapshot import TargetGroupView, TargetView
 
 ARN = "arn:aws:elasticloadbalancing:us-west-2:111122223333:loadbalancer/app/shop/50dc6c495c0c9188"
@@ -25,31 +26,23 @@ def view(prefix: str = "") -> AlbView:
                    MappingProxyType({443: listener}), AccessLogBucket("logs", prefix))  # fmt: skip
 
 
-@dataclass
-class FakeTrace:
-    start: float = WHEN
-    end: float = WHEN + 0.5
-    method: str = "POST"
-    target: str = "/checkout"
-    host: str = "shop.example.com"
-    user_agent: str = 'curl "8"'
-    status: int = 502
-    bytes_received: int = 12
-    bytes_sent: int = 140
-    failure_reason: str | None = "TargetConnectionError"
-    target_address: str | None = "10.0.0.7:8080"
-    sent_to_target: float | None = WHEN + 0.002
-    response_started: float | None = None
-    sni: str | None = "shop.example.com"
-    tls_version: str | None = "TLSv1.3"
-    tls_cipher: str | None = "TLS_AES_256_GCM_SHA384"
+def trace(**changes: Any) -> Trace:
+    """The relay's own trace of an HTTPS POST whose target refused the connection."""
+    made = Trace(start=WHEN, vpc=None, source=("203.0.113.9", 50123), method="POST", target="/checkout",
+                 host="shop.example.com", user_agent='curl "8"', scheme="https", status=502, bytes_received=12,
+                 bytes_sent=140, failure_reason="TargetConnectionError", target_address="10.0.0.7:8080",
+                 sent_to_target=WHEN + 0.002, end=WHEN + 0.5, sni="shop.example.com", tls_version="TLSv1.3",
+                 tls_cipher="TLS_AES_256_GCM_SHA384")  # fmt: skip
+    for name, value in changes.items():
+        setattr(made, name, value)
+    return made
 
 
 def test_an_https_forward_whose_target_failed() -> None:
     group = TargetGroupView("tg", "tg-arn", "IP", "HTTP", "HTTP1", 8080, {}, "V1", ())
     decision = AlbForward(view(), view().listeners[443], group, TargetView("10.0.0.7", 8080, "HEALTHY"), None, 7)
     hop = AlbHop(view(), "https", 443, ("203.0.113.9", 50123), "Root=1-abc", decision)
-    fields = shlex.split(alb_log_line(hop, FakeTrace()).decode())
+    fields = shlex.split(alb_log_line(hop, trace()).decode())
     assert len(fields) == 30
     assert fields[:12] == ["https", "2025-12-05T02:02:03.750000Z", "app/shop/50dc6c495c0c9188", "203.0.113.9:50123",
                            "10.0.0.7:8080", "0.002", "-1", "-1", "502", "-", "12", "140"]  # fmt: skip
@@ -62,7 +55,7 @@ def test_an_https_forward_whose_target_failed() -> None:
 
 def test_a_refusal_has_no_rule_and_no_action() -> None:
     hop = AlbHop(view(), "https", 443, ("203.0.113.9", 1), "Root=1-abc", AlbRefusal(503, "No rule matched"))
-    fields = shlex.split(alb_log_line(hop, FakeTrace(target_address=None, sent_to_target=None)).decode())
+    fields = shlex.split(alb_log_line(hop, trace(target_address=None, sent_to_target=None)).decode())
     assert (fields[4], fields[5], fields[20], fields[22]) == ("-", "-1", "-", "-")
 
 

@@ -79,22 +79,14 @@ class AccessLogSink:
         deliver to are skipped and remembered in `unsupported_destinations`."""
         line = record if type(record) is bytes else encode_record(record)  # type: ignore[arg-type]
         window = int(now // S3_WINDOW_SECONDS)  # the only way `now` changes a destination's file
-        files, pending = self._files, self._pending
+        files = self._files
         with self._lock:
             for arn in destinations:
                 path = files.get((arn, resource_id, account, region, window), _UNKNOWN)
                 if path is _UNKNOWN:
                     path = self._file(arn, resource_id, account, region, now)
-                if path is None:
-                    continue
-                lines = pending.get(path)
-                if lines is None:
-                    pending[path] = [line]
-                else:
-                    lines.append(line)
-                self._pending_bytes += len(line)
-                if self._oldest is None:
-                    self._oldest = now
+                if path is not None:
+                    self._buffer(path, line, now)
             # One lock per record (was two: buffering, then flush_if_due); the flush itself runs outside it.
             due = self._due(now)
         if due:
@@ -105,17 +97,21 @@ class AccessLogSink:
         path `alb.accesslog.alb_log_path` decides."""
         path = os.fspath(self.logs_dir / relative)
         with self._lock:
-            lines = self._pending.get(path)
-            if lines is None:
-                self._pending[path] = [line]
-            else:
-                lines.append(line)
-            self._pending_bytes += len(line)
-            if self._oldest is None:
-                self._oldest = now
+            self._buffer(path, line, now)
             due = self._due(now)
         if due:
             self.flush()
+
+    def _buffer(self, path: str, line: bytes, now: float) -> None:
+        """Under the lock: `line` queued for the file at `path`."""
+        lines = self._pending.get(path)
+        if lines is None:
+            self._pending[path] = [line]
+        else:
+            lines.append(line)
+        self._pending_bytes += len(line)
+        if self._oldest is None:
+            self._oldest = now
 
     def flush_if_due(self, now: float) -> bool:
         """Flush if the oldest buffered line is `max_delay` old or the buffer holds `max_bytes`."""

@@ -21,9 +21,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import Protocol
 
-from latticework.dataplane.accesslog import S3_WINDOW_SECONDS, path_segment
+from latticework.dataplane.accesslog import S3_WINDOW_SECONDS, FinishedRequest, path_segment
 from latticework.dataplane.alb.decide import AlbDecision, AlbFixed, AlbForward, AlbRedirect
 from latticework.dataplane.alb.views import AlbView
 
@@ -44,28 +43,7 @@ class AlbHop:
     decision: AlbDecision
 
 
-class _Trace(Protocol):
-    """The parts of the relay's trace (dataplane/forwarding.Trace) a line is made of."""
-
-    start: float
-    end: float
-    method: str
-    target: str
-    host: str
-    user_agent: str
-    status: int
-    bytes_received: int
-    bytes_sent: int
-    failure_reason: str | None
-    target_address: str | None
-    sent_to_target: float | None
-    response_started: float | None
-    sni: str | None
-    tls_version: str | None
-    tls_cipher: str | None
-
-
-def alb_log_line(hop: AlbHop, trace: _Trace) -> bytes:
+def alb_log_line(hop: AlbHop, trace: FinishedRequest) -> bytes:
     decision = hop.decision
     forward = decision if isinstance(decision, AlbForward) else None
     target = trace.target_address if forward is not None and trace.target_address else None
