@@ -2,9 +2,9 @@
 default (ELB User Guide, "Edit attributes for your Application Load Balancer"), kept in the load balancer's
 record as `_attributes` (only the ones set; the defaults fill in the rest).
 
-Carried out here: `access_logs.s3.*` (the data plane writes the ALB's access log under STATE_DIR/logs/s3, see
-docs/albs.md) and `deletion_protection.enabled` (DeleteLoadBalancer refuses). The others are validated, kept and
-returned, not enforced. No I/O of its own.
+Carried out: `access_logs.s3.*` (the data plane writes the ALB's access log under STATE_DIR/logs/s3, see
+docs/albs.md) and `deletion_protection.enabled` (DeleteLoadBalancer refuses). The others (connection and health
+check logs among them) are validated, kept and returned, not carried out. No I/O of its own.
 """
 
 from __future__ import annotations
