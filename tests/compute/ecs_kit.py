@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -59,3 +61,13 @@ def service_of(ecs: Any, cluster: str, name: str) -> dict[str, Any]:
 def tasks_of(ecs: Any, cluster: str, service: str, status: str = "RUNNING") -> list[dict[str, Any]]:
     arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus=status)["taskArns"]
     return list(ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]) if arns else []
+
+
+def served_by(port: int) -> str | None:
+    """The task ARN the HTTP_SERVER container on `port` answers with; None when nothing answers (a later task
+    may have been given the same port: the ARN tells them apart)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            return str(json.loads(response.read())["task"])
+    except OSError:
+        return None
