@@ -98,18 +98,24 @@ class ServiceSupervisor:
         if loop is not None:
             loop.cancel()
             await asyncio.gather(loop, return_exceptions=True)
-        arns = list(self.live)
-        for arn in arns:
-            with _recorded_if_possible():
-                self._deregister(self._record(arn))
-            self.live[arn].signal(signal.SIGTERM)
-        await asyncio.gather(*(self._reap(arn) for arn in arns))
+        await self._stop_processes(recorded=True)
         try:
             self.lease.release()
         except Exception:  # the lease then expires on its own
             log.exception("could not release the service supervisor's lease")
 
-    async def _reap(self, arn: str, record_stop: bool = True) -> None:
+    async def _stop_processes(self, recorded: bool) -> None:
+        """SIGTERM every task process this server runs (SIGKILL after 5 s). `recorded`: deregister each task and
+        record it stopped; else its records are another server's now, and left alone."""
+        arns = list(self.live)
+        for arn in arns:
+            if recorded:
+                with _recorded_if_possible():
+                    self._deregister(self._record(arn))
+            self.live[arn].signal(signal.SIGTERM)
+        await asyncio.gather(*(self._reap(arn, recorded) for arn in arns))
+
+    async def _reap(self, arn: str, record_stop: bool) -> None:
         live = self.live.pop(arn)
         waiters = [c.waiter for c in live.containers]
         _, pending = await asyncio.wait(waiters, timeout=5.0) if waiters else (set(), set())
@@ -126,11 +132,8 @@ class ServiceSupervisor:
     async def _let_go(self) -> None:
         """The lease went to another server (this one stalled past it): stop this server's processes; their
         records are the new holder's to deregister and finish."""
-        arns = list(self.live)
-        log.warning("service supervisor lease lost: stopping %d task process(es) here", len(arns))
-        for arn in arns:
-            self.live[arn].signal(signal.SIGTERM)
-        await asyncio.gather(*(self._reap(arn, record_stop=False) for arn in arns))
+        log.warning("service supervisor lease lost: stopping %d task process(es) here", len(self.live))
+        await self._stop_processes(recorded=False)
 
     async def _run(self) -> None:
         this = asyncio.current_task()
